@@ -1,0 +1,44 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Warren",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "AMQP", targets: ["AMQP"]),
+        .library(name: "Warren", targets: ["Warren"]),
+        .executable(name: "warren-demo", targets: ["WarrenDemo"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // The C API of librabbitmq (Debian: librabbitmq-dev), plus static inline shims.
+        .systemLibrary(
+            name: "CRabbitMQ",
+            pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"])]
+        ),
+        // A thin, safe Swift wrapper over librabbitmq. Knows nothing about tasks.
+        .target(name: "AMQP", dependencies: ["CRabbitMQ"]),
+        // The runtime: config, routing, envelope, registry, worker loop, CLI.
+        .target(
+            name: "Warren",
+            dependencies: [
+                "AMQP",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The demo worker binary used by the README, the tests and the benchmarks.
+        .executableTarget(name: "WarrenDemo", dependencies: ["Warren"]),
+        // The Swift side of scripts/bench (the C reference lives in bench/c/).
+        .executableTarget(name: "AMQPBench", dependencies: ["AMQP"], path: "bench/swift"),
+        .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
+        .testTarget(name: "WarrenTests", dependencies: ["Warren"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,34 @@
+#ifndef CRABBITMQ_SHIM_H
+#define CRABBITMQ_SHIM_H
+
+// librabbitmq 0.11 (Debian 12) installs <amqp.h>; 0.12+ moved it to <rabbitmq-c/amqp.h>.
+#if __has_include(<rabbitmq-c/amqp.h>)
+#include <rabbitmq-c/amqp.h>
+#include <rabbitmq-c/tcp_socket.h>
+#include <rabbitmq-c/ssl_socket.h>
+#else
+#include <amqp.h>
+#include <amqp_tcp_socket.h>
+#include <amqp_ssl_socket.h>
+#endif
+#include <sys/eventfd.h>
+#include <poll.h>
+
+/// `amqp_login_with_properties` is variadic (the SASL arguments), which Swift cannot call.
+/// This shim fixes the mechanism to PLAIN, the only one RabbitMQ enables by default.
+static inline amqp_rpc_reply_t crabbitmq_login_plain(
+    amqp_connection_state_t state, const char *vhost, int channel_max, int frame_max,
+    int heartbeat, const amqp_table_t *client_properties, const char *user, const char *password) {
+    return amqp_login_with_properties(state, vhost, channel_max, frame_max, heartbeat,
+                                      client_properties, AMQP_SASL_METHOD_PLAIN, user, password);
+}
+
+/// `amqp_login_with_properties` with the EXTERNAL mechanism (TLS client certificate as identity).
+static inline amqp_rpc_reply_t crabbitmq_login_external(
+    amqp_connection_state_t state, const char *vhost, int channel_max, int frame_max,
+    int heartbeat, const amqp_table_t *client_properties, const char *identity) {
+    return amqp_login_with_properties(state, vhost, channel_max, frame_max, heartbeat,
+                                      client_properties, AMQP_SASL_METHOD_EXTERNAL, identity);
+}
+
+#endif

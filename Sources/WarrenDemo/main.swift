@@ -1,0 +1,3 @@
+import Warren
+
+print("warren-demo \(Warren.version)")

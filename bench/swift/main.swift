@@ -1,0 +1,3 @@
+import AMQP
+
+print("amqp-bench: not yet")
