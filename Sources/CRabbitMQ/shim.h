@@ -13,6 +13,7 @@
 #endif
 #include <sys/eventfd.h>
 #include <poll.h>
+#include <sys/prctl.h>
 
 /// `amqp_login_with_properties` is variadic (the SASL arguments), which Swift cannot call.
 /// This shim fixes the mechanism to PLAIN, the only one RabbitMQ enables by default.
@@ -29,6 +30,12 @@ static inline amqp_rpc_reply_t crabbitmq_login_external(
     int heartbeat, const amqp_table_t *client_properties, const char *identity) {
     return amqp_login_with_properties(state, vhost, channel_max, frame_max, heartbeat,
                                       client_properties, AMQP_SASL_METHOD_EXTERNAL, identity);
+}
+
+/// Names the calling thread (as `top -H` and /proc show it). `prctl` is variadic, which Swift
+/// cannot call; `pthread_setname_np` needs _GNU_SOURCE, which the Glibc module lacks.
+static inline int crabbitmq_set_thread_name(const char *name) {
+    return prctl(PR_SET_NAME, name, 0, 0, 0);
 }
 
 #endif

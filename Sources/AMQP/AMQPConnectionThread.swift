@@ -1,0 +1,318 @@
+internal import CRabbitMQ
+import Synchronization
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Musl)
+@preconcurrency import Musl
+#endif
+
+/// An ``AMQPConnection`` driven by a thread of its own, for async code.
+///
+/// librabbitmq's calls block, and a connection must stay on one thread; Swift's cooperative pool
+/// must never block. This type owns one OS thread that opens the connection and then loops:
+/// run the commands other threads queued, read what the broker sent, then wait on the socket
+/// **and** an ``AMQPWaker`` until either has something. So:
+/// - heartbeats flow and acks go out while handlers run for minutes on other threads;
+/// - ``submit(_:)`` (fire-and-forget, e.g. an ack) and ``perform(_:)`` (await a result) can be
+///   called from any thread or task; the waker interrupts the wait at once;
+/// - everything the broker sends unasked (deliveries, returns, cancels, closed channels) comes
+///   out of ``events``; publisher confirms are matched to ``publish(_:exchange:routingKey:mandatory:properties:on:)`` calls.
+///
+/// When the connection dies, ``events`` finishes, pending calls fail with the error, and later
+/// calls fail at once; ``failure`` tells why. Make a new one to reconnect.
+public final class AMQPConnectionThread: Sendable {
+    /// Deliveries and other unsolicited events, in the order the broker sent them. Finishes when
+    /// the connection closes or dies. Single consumer.
+    public let events: AsyncStream<AMQPEvent>
+    /// The connection's negotiated heartbeat.
+    public let heartbeat: Duration
+
+    private let shared: Shared
+
+    /// State shared by the caller-facing object and the thread. The thread holds only this, so
+    /// dropping the ``AMQPConnectionThread`` without ``close()`` still stops the thread.
+    private final class Shared: Sendable {
+        let eventSink: AsyncStream<AMQPEvent>.Continuation
+        let waker = AMQPWaker()
+        let inbox = Mutex(Inbox())
+        let finished = Mutex<[CheckedContinuation<Void, Never>]?>([])
+        init(_ sink: AsyncStream<AMQPEvent>.Continuation) { eventSink = sink }
+    }
+
+    private struct Inbox {
+        var jobs: [Job] = []
+        var stopping = false
+        var failure: AMQPError?
+    }
+
+    fileprivate typealias Job = @Sendable (LoopContext) -> Void
+
+    /// Starts the thread and opens the connection on it.
+    /// - Parameters:
+    ///   - configuration: Where and how to connect.
+    ///   - name: The thread's name, as `top -H` shows it (15 characters at most).
+    /// - Throws: what ``AMQPConnection/init(_:)`` throws.
+    public init(_ configuration: AMQPConnection.Configuration, name: String = "amqp-io") async throws(AMQPError) {
+        let (events, sink) = AsyncStream.makeStream(of: AMQPEvent.self)
+        let shared = Shared(sink)
+        self.events = events
+        self.shared = shared
+        let started = StartSignal()
+        let result: Result<Duration, AMQPError> = await withCheckedContinuation { continuation in
+            started.continuation = continuation
+            startThread(name: name) { Self.run(configuration, started: started, shared: shared) }
+        }
+        heartbeat = try result.get()
+    }
+
+    deinit {
+        shared.inbox.withLock { $0.stopping = true }
+        shared.waker.wake()
+    }
+
+    /// Why the connection ended, once it has (`nil` while it runs, and after a clean ``close()``).
+    public var failure: AMQPError? { shared.inbox.withLock { $0.failure } }
+
+    /// Runs `body` on the connection's thread and returns its result.
+    ///
+    /// `body` must be short: the thread does nothing else while it runs (no heartbeats either).
+    public func perform<T: Sendable>(_ body: @escaping @Sendable (AMQPConnection) throws(AMQPError) -> T) async throws(AMQPError) -> T {
+        let result: Result<T, AMQPError> = await withCheckedContinuation { continuation in
+            enqueue(
+                { context in
+                    do throws(AMQPError) {
+                        continuation.resume(returning: .success(try body(context.connection)))
+                    } catch {
+                        continuation.resume(returning: .failure(error))
+                    }
+                },
+                orElse: { continuation.resume(returning: .failure($0)) })
+        }
+        return try result.get()
+    }
+
+    /// Queues `body` to run on the connection's thread and returns at once. An error it throws is
+    /// dropped; if it broke the connection, ``events`` finishes and ``failure`` says why. Use it
+    /// for acks, which must not wait.
+    public func submit(_ body: @escaping @Sendable (AMQPConnection) throws(AMQPError) -> Void) {
+        enqueue({ context in try? body(context.connection) }, orElse: { _ in })
+    }
+
+    /// Acknowledges a delivery from ``events`` (fire-and-forget, see ``submit(_:)``).
+    public func ack(_ delivery: AMQPDelivery) {
+        let (channel, tag) = (delivery.channel, delivery.deliveryTag)
+        submit { connection throws(AMQPError) in try connection.channel(channel).ack(tag) }
+    }
+
+    /// Publishes with publisher confirms on `channel` (turned on at first use) and waits for the
+    /// broker's answer, while the thread goes on serving everything else.
+    ///
+    /// A `mandatory` message that matches no queue comes back as ``AMQPChannel/PublishOutcome/returned(_:)``
+    /// (matched by `messageID` when it has one, else in publish order).
+    public func publish(
+        _ body: [UInt8], exchange: String = "", routingKey: String, mandatory: Bool = false,
+        properties: AMQPBasicProperties = AMQPBasicProperties(), on channel: UInt16
+    ) async throws(AMQPError) -> AMQPChannel.PublishOutcome {
+        let result: Result<AMQPChannel.PublishOutcome, AMQPError> = await withCheckedContinuation { continuation in
+            enqueue(
+                { context in
+                    do throws(AMQPError) {
+                        let ch = try context.connection.channel(channel)
+                        if !ch.confirmsEnabled { try ch.enableConfirms() }
+                        let seq = try ch.publish(
+                            body, exchange: exchange, routingKey: routingKey, mandatory: mandatory, properties: properties)
+                        context.confirms.expect(channel: channel, sequence: seq!, messageID: properties.messageID, continuation)
+                    } catch {
+                        continuation.resume(returning: .failure(error))
+                    }
+                },
+                orElse: { continuation.resume(returning: .failure($0)) })
+        }
+        return try result.get()
+    }
+
+    /// Closes the connection after the commands already queued, and waits for the thread to end.
+    /// Unacknowledged deliveries go back to their queues.
+    public func close() async {
+        shared.inbox.withLock { $0.stopping = true }
+        shared.waker.wake()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = shared.finished.withLock { waiting -> Bool in
+                guard waiting != nil else { return true }
+                waiting!.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    private func enqueue(_ job: @escaping Job, orElse: (AMQPError) -> Void) {
+        let refused: AMQPError? = shared.inbox.withLock { inbox in
+            if let failure = inbox.failure { return failure }
+            if inbox.stopping { return AMQPError(.connectionClosed, "the connection is closing") }
+            inbox.jobs.append(job)
+            return nil
+        }
+        if let refused { orElse(refused) } else { shared.waker.wake() }
+    }
+
+    // MARK: - The thread
+
+    private static func run(
+        _ configuration: AMQPConnection.Configuration, started: StartSignal, shared: Shared
+    ) {
+        let (waker, events) = (shared.waker, shared.eventSink)
+        let connection: AMQPConnection
+        do throws(AMQPError) {
+            connection = try AMQPConnection(configuration)
+        } catch {
+             shared.inbox.withLock { $0.failure = error }
+            started.resume(.failure(error))
+            events.finish()
+            finishAll(shared)
+            return
+        }
+        started.resume(.success(connection.heartbeat))
+        let context = LoopContext(connection: connection)
+        var failure: AMQPError?
+        loop: while true {
+            let (jobs, stopping) = shared.inbox.withLock { inbox in
+                defer { inbox.jobs.removeAll(keepingCapacity: true) }
+                return (inbox.jobs, inbox.stopping)
+            }
+            for job in jobs { job(context) }
+            if stopping { break }
+            do throws(AMQPError) {
+                // Read everything that has arrived, without waiting.
+                while let event = try connection.nextEvent(timeout: .zero) {
+                    if let event = context.confirms.handle(event) { events.yield(event) }
+                }
+            } catch {
+                failure = error
+                break loop
+            }
+            if let error = connection.failure {  // a job found the connection dead
+                failure = error
+                break
+            }
+            if shared.inbox.withLock({ !$0.jobs.isEmpty || $0.stopping }) { continue }
+            _ = connection.waitForInput(timeout: .seconds(1), waker: waker)
+        }
+        connection.close()
+        let final = failure ?? AMQPError(.connectionClosed, "the connection was closed")
+        let leftover = shared.inbox.withLock { inbox in
+            if failure != nil { inbox.failure = failure }
+            inbox.stopping = true
+            defer { inbox.jobs.removeAll() }
+            return inbox.jobs
+        }
+        context.confirms.failAll(final)
+        // Commands queued after the end still run, against the closed connection: they fail fast.
+        for job in leftover { job(context) }
+        events.finish()
+        finishAll(shared)
+    }
+
+    private static func finishAll(_ shared: Shared) {
+        let waiting = shared.finished.withLock { w -> [CheckedContinuation<Void, Never>] in
+            defer { w = nil }
+            return w ?? []
+        }
+        for c in waiting { c.resume() }
+    }
+}
+
+/// What commands see on the connection's thread.
+private final class LoopContext {
+    let connection: AMQPConnection
+    let confirms = ConfirmTracker()
+    init(connection: AMQPConnection) { self.connection = connection }
+}
+
+/// Matches publisher confirms and returns to the callers waiting for them (thread-confined).
+private final class ConfirmTracker {
+    typealias Waiter = CheckedContinuation<Result<AMQPChannel.PublishOutcome, AMQPError>, Never>
+    private struct Pending {
+        var sequence: UInt64
+        var messageID: String?
+        var waiter: Waiter
+    }
+    private var pending: [UInt16: [Pending]] = [:]
+    private var returns: [UInt16: [AMQPReturnedMessage]] = [:]
+
+    func expect(channel: UInt16, sequence: UInt64, messageID: String?, _ waiter: Waiter) {
+        pending[channel, default: []].append(Pending(sequence: sequence, messageID: messageID, waiter: waiter))
+    }
+
+    /// Consumes confirm-related events; returns the others for the event stream.
+    func handle(_ event: AMQPEvent) -> AMQPEvent? {
+        switch event {
+        case .publisherAck(let channel, let seq, let multiple):
+            settle(channel: channel, sequence: seq, multiple: multiple, acked: true)
+        case .publisherNack(let channel, let seq, let multiple):
+            settle(channel: channel, sequence: seq, multiple: multiple, acked: false)
+        case .returned(let message) where pending[message.channel]?.isEmpty == false:
+            returns[message.channel, default: []].append(message)
+        case .channelClosed(let channel, let error):
+            for p in pending.removeValue(forKey: channel) ?? [] { p.waiter.resume(returning: .failure(error)) }
+            returns[channel] = nil
+            return event
+        default:
+            return event
+        }
+        return nil
+    }
+
+    private func settle(channel: UInt16, sequence: UInt64, multiple: Bool, acked: Bool) {
+        guard var waiting = pending[channel] else { return }
+        let covered = waiting.filter { multiple ? $0.sequence <= sequence : $0.sequence == sequence }
+        waiting.removeAll { multiple ? $0.sequence <= sequence : $0.sequence == sequence }
+        pending[channel] = waiting
+        var returned = returns[channel] ?? []
+        for p in covered {
+            var outcome: AMQPChannel.PublishOutcome = acked ? .acked : .nacked
+            // A return precedes the ack of the same message.
+            if !returned.isEmpty {
+                let match = p.messageID.flatMap { id in returned.firstIndex { $0.properties.messageID == id } }
+                if let i = match ?? (p.messageID == nil ? 0 : nil) {
+                    outcome = .returned(returned.remove(at: i))
+                }
+            }
+            p.waiter.resume(returning: .success(outcome))
+        }
+        returns[channel] = returned.isEmpty ? nil : returned
+    }
+
+    func failAll(_ error: AMQPError) {
+        for (_, list) in pending { for p in list { p.waiter.resume(returning: .failure(error)) } }
+        pending = [:]
+    }
+}
+
+/// Hands the connection's start-up result from the thread to the awaiting initializer.
+private final class StartSignal: @unchecked Sendable {
+    // Written once by the initializer before the thread starts, read once by the thread:
+    // pthread_create orders the two.
+    var continuation: CheckedContinuation<Result<Duration, AMQPError>, Never>?
+    func resume(_ result: Result<Duration, AMQPError>) { continuation?.resume(returning: result) }
+}
+
+/// Starts a detached pthread running `body`.
+private func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
+    final class Box: Sendable {
+        let body: @Sendable () -> Void
+        let name: String
+        init(_ body: @escaping @Sendable () -> Void, _ name: String) { self.body = body; self.name = name }
+    }
+    let box = Unmanaged.passRetained(Box(body, name)).toOpaque()
+    var thread = pthread_t()
+    let rc = pthread_create(&thread, nil, { raw in
+        let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+        _ = crabbitmq_set_thread_name(String(box.name.prefix(15)))
+        box.body()
+        return nil
+    }, box)
+    precondition(rc == 0, "pthread_create failed: \(rc)")
+    pthread_detach(thread)
+}
