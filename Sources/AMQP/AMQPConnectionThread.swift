@@ -52,8 +52,13 @@ public final class AMQPConnectionThread: Sendable {
     /// - Parameters:
     ///   - configuration: Where and how to connect.
     ///   - name: The thread's name, as `top -H` shows it (15 characters at most).
+    ///   - idleWait: The longest the thread sleeps in `poll` when nothing happens (never longer
+    ///     than half the heartbeat). Commands wake it at once, so this only bounds how late it
+    ///     notices a dead connection when heartbeats are off. Defaults to 1 second.
     /// - Throws: what ``AMQPConnection/init(_:)`` throws.
-    public init(_ configuration: AMQPConnection.Configuration, name: String = "amqp-io") async throws(AMQPError) {
+    public init(
+        _ configuration: AMQPConnection.Configuration, name: String = "amqp-io", idleWait: Duration = .seconds(1)
+    ) async throws(AMQPError) {
         let (events, sink) = AsyncStream.makeStream(of: AMQPEvent.self)
         let shared = Shared(sink)
         self.events = events
@@ -61,7 +66,7 @@ public final class AMQPConnectionThread: Sendable {
         let started = StartSignal()
         let result: Result<Duration, AMQPError> = await withCheckedContinuation { continuation in
             started.continuation = continuation
-            startThread(name: name) { Self.run(configuration, started: started, shared: shared) }
+            startThread(name: name) { Self.run(configuration, idleWait: idleWait, started: started, shared: shared) }
         }
         heartbeat = try result.get()
     }
@@ -160,14 +165,14 @@ public final class AMQPConnectionThread: Sendable {
     // MARK: - The thread
 
     private static func run(
-        _ configuration: AMQPConnection.Configuration, started: StartSignal, shared: Shared
+        _ configuration: AMQPConnection.Configuration, idleWait: Duration, started: StartSignal, shared: Shared
     ) {
         let (waker, events) = (shared.waker, shared.eventSink)
         let connection: AMQPConnection
         do throws(AMQPError) {
             connection = try AMQPConnection(configuration)
         } catch {
-             shared.inbox.withLock { $0.failure = error }
+            shared.inbox.withLock { $0.failure = error }
             started.resume(.failure(error))
             events.finish()
             finishAll(shared)
@@ -197,7 +202,7 @@ public final class AMQPConnectionThread: Sendable {
                 break
             }
             if shared.inbox.withLock({ !$0.jobs.isEmpty || $0.stopping }) { continue }
-            _ = connection.waitForInput(timeout: .seconds(1), waker: waker)
+            _ = connection.waitForInput(timeout: idleWait, waker: waker)
         }
         connection.close()
         let final = failure ?? AMQPError(.connectionClosed, "the connection was closed")

@@ -91,7 +91,7 @@ struct ConnectionTests {
         let connection = try AMQPConnection(c)
         defer { connection.close() }
         let channel = try connection.openChannel()
-        guard try TestBroker.rabbitmqctl(["close_all_connections", "--vhost", "/", "--limit", "100", "test says bye"]) != nil else {
+        guard try TestBroker.closeConnection(named: name, reason: "test says bye") else {
             try #require(!TestBroker.required, "WARREN_TEST_RABBITMQ_NODE must be set when the broker is required")
             return
         }

@@ -53,6 +53,18 @@ enum TestBroker {
     }
 }
 
+extension TestBroker {
+    /// Makes the broker close the connection whose `connection_name` is `name` (only that one:
+    /// suites run in parallel). `false` when the node is unknown.
+    static func closeConnection(named name: String, reason: String) throws -> Bool {
+        guard let listing = try rabbitmqctl(["list_connections", "pid", "client_properties"]) else { return false }
+        let line = try #require(listing.split(separator: "\n").first { $0.contains(name) }, "no connection named \(name)")
+        let pid = String(line.split(separator: "\t")[0])
+        _ = try rabbitmqctl(["close_connection", pid, reason])
+        return true
+    }
+}
+
 extension AMQPConnection {
     /// Reads events until `match` returns a value, or fails the test after `timeout`.
     func waitFor<T>(_ what: String, timeout: Duration = .seconds(10), _ match: (AMQPEvent) -> T?) throws -> T {
