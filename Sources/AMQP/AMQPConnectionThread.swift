@@ -42,8 +42,26 @@ public final class AMQPConnectionThread: Sendable {
 
     private struct Inbox {
         var jobs: [Job] = []
+        var settlements: [Settlement] = []
         var stopping = false
         var failure: AMQPError?
+        /// The thread is (about to be) blocked in `poll`: the next producer must wake it. Producers
+        /// that find it `false` skip the eventfd write, so a burst of acks costs one wake-up.
+        var sleeping = false
+
+        /// Whether the caller must write the eventfd: only when the thread sleeps, and only once.
+        mutating func takeWakeUp() -> Bool {
+            defer { sleeping = false }
+            return sleeping
+        }
+    }
+
+    /// An ack, nack or reject queued by ``ack(_:)``, ``nack(_:requeue:)`` or ``reject(_:requeue:)``.
+    private struct Settlement {
+        enum Kind { case ack(multiple: Bool), nack(requeue: Bool), reject(requeue: Bool) }
+        var channel: UInt16
+        var tag: UInt64
+        var kind: Kind
     }
 
     fileprivate typealias Job = @Sendable (LoopContext) -> Void
@@ -104,10 +122,37 @@ public final class AMQPConnectionThread: Sendable {
         enqueue({ context in try? body(context.connection) }, orElse: { _ in })
     }
 
-    /// Acknowledges a delivery from ``events`` (fire-and-forget, see ``submit(_:)``).
-    public func ack(_ delivery: AMQPDelivery) {
-        let (channel, tag) = (delivery.channel, delivery.deliveryTag)
-        submit { connection throws(AMQPError) in try connection.channel(channel).ack(tag) }
+    /// Acknowledges a delivery from ``events``, fire-and-forget: acks queued together go out in one
+    /// pass of the thread. A failure shows as the connection's ``failure`` (or, for a closed
+    /// channel, as an ``AMQPEvent/channelClosed(channel:error:)`` already sent): the broker then
+    /// redelivers the message.
+    ///
+    /// - Parameter multiple: Also acknowledge every earlier delivery on its channel. Say so when
+    ///   you know all of them are settled (for example, handlers finished in delivery order):
+    ///   consecutive such acks queued together are then sent as one frame, which spares the
+    ///   broker most of its ack work.
+    public func ack(_ delivery: AMQPDelivery, multiple: Bool = false) {
+        settle(Settlement(channel: delivery.channel, tag: delivery.deliveryTag, kind: .ack(multiple: multiple)))
+    }
+
+    /// Refuses a delivery (`basic.nack`), fire-and-forget like ``ack(_:)``: back to its queue with
+    /// `requeue`, else dead-lettered.
+    public func nack(_ delivery: AMQPDelivery, requeue: Bool) {
+        settle(Settlement(channel: delivery.channel, tag: delivery.deliveryTag, kind: .nack(requeue: requeue)))
+    }
+
+    /// Refuses a delivery (`basic.reject`), fire-and-forget like ``ack(_:)``.
+    public func reject(_ delivery: AMQPDelivery, requeue: Bool) {
+        settle(Settlement(channel: delivery.channel, tag: delivery.deliveryTag, kind: .reject(requeue: requeue)))
+    }
+
+    private func settle(_ settlement: Settlement) {
+        let wake = shared.inbox.withLock { inbox -> Bool in
+            guard inbox.failure == nil, !inbox.stopping else { return false }
+            inbox.settlements.append(settlement)
+            return inbox.takeWakeUp()
+        }
+        if wake { shared.waker.wake() }
     }
 
     /// Publishes with publisher confirms on `channel` (turned on at first use) and waits for the
@@ -153,13 +198,13 @@ public final class AMQPConnectionThread: Sendable {
     }
 
     private func enqueue(_ job: @escaping Job, orElse: (AMQPError) -> Void) {
-        let refused: AMQPError? = shared.inbox.withLock { inbox in
-            if let failure = inbox.failure { return failure }
-            if inbox.stopping { return AMQPError(.connectionClosed, "the connection is closing") }
+        let (refused, wake) = shared.inbox.withLock { inbox -> (AMQPError?, Bool) in
+            if let failure = inbox.failure { return (failure, false) }
+            if inbox.stopping { return (AMQPError(.connectionClosed, "the connection is closing"), false) }
             inbox.jobs.append(job)
-            return nil
+            return (nil, inbox.takeWakeUp())
         }
-        if let refused { orElse(refused) } else { shared.waker.wake() }
+        if let refused { orElse(refused) } else if wake { shared.waker.wake() }
     }
 
     // MARK: - The thread
@@ -182,10 +227,14 @@ public final class AMQPConnectionThread: Sendable {
         let context = LoopContext(connection: connection)
         var failure: AMQPError?
         loop: while true {
-            let (jobs, stopping) = shared.inbox.withLock { inbox in
-                defer { inbox.jobs.removeAll(keepingCapacity: true) }
-                return (inbox.jobs, inbox.stopping)
+            let (settlements, jobs, stopping) = shared.inbox.withLock { inbox in
+                defer {
+                    inbox.settlements.removeAll(keepingCapacity: true)
+                    inbox.jobs.removeAll(keepingCapacity: true)
+                }
+                return (inbox.settlements, inbox.jobs, inbox.stopping)
             }
+            Self.apply(settlements, on: connection)
             for job in jobs { job(context) }
             if stopping { break }
             do throws(AMQPError) {
@@ -201,15 +250,24 @@ public final class AMQPConnectionThread: Sendable {
                 failure = error
                 break
             }
-            if shared.inbox.withLock({ !$0.jobs.isEmpty || $0.stopping }) { continue }
-            _ = connection.waitForInput(timeout: idleWait, waker: waker)
+            let idle = shared.inbox.withLock { inbox -> Bool in
+                inbox.sleeping = inbox.jobs.isEmpty && inbox.settlements.isEmpty && !inbox.stopping
+                return inbox.sleeping
+            }
+            if idle {
+                _ = connection.waitForInput(timeout: idleWait, waker: waker)
+                shared.inbox.withLock { $0.sleeping = false }
+            }
         }
         connection.close()
         let final = failure ?? AMQPError(.connectionClosed, "the connection was closed")
         let leftover = shared.inbox.withLock { inbox in
             if failure != nil { inbox.failure = failure }
             inbox.stopping = true
-            defer { inbox.jobs.removeAll() }
+            defer {
+                inbox.jobs.removeAll()
+                inbox.settlements.removeAll()
+            }
             return inbox.jobs
         }
         context.confirms.failAll(final)
@@ -217,6 +275,34 @@ public final class AMQPConnectionThread: Sendable {
         for job in leftover { job(context) }
         events.finish()
         finishAll(shared)
+    }
+
+    /// Sends queued acks, nacks and rejects in order, merging each run of `multiple` acks on a
+    /// channel into one frame (the largest tag covers the others).
+    private static func apply(_ settlements: [Settlement], on connection: AMQPConnection) {
+        var merged: [UInt16: UInt64] = [:]  // channel -> largest multiple-ack tag not yet sent
+        func flush(_ channel: UInt16) {
+            if let tag = merged.removeValue(forKey: channel) { send(channel, tag, .ack(multiple: true)) }
+        }
+        func send(_ channel: UInt16, _ tag: UInt64, _ kind: Settlement.Kind) {
+            // Errors need no handling here: a dead connection is noticed by the loop right after,
+            // and a closed channel has already been reported as an event.
+            guard let ch = try? connection.channel(channel) else { return }
+            switch kind {
+            case .ack(let multiple): try? ch.ack(tag, multiple: multiple)
+            case .nack(let requeue): try? ch.nack(tag, requeue: requeue)
+            case .reject(let requeue): try? ch.reject(tag, requeue: requeue)
+            }
+        }
+        for s in settlements {
+            if case .ack(multiple: true) = s.kind {
+                merged[s.channel] = max(merged[s.channel] ?? 0, s.tag)
+            } else {
+                flush(s.channel)
+                send(s.channel, s.tag, s.kind)
+            }
+        }
+        for channel in Array(merged.keys) { flush(channel) }
     }
 
     private static func finishAll(_ shared: Shared) {
@@ -321,3 +407,4 @@ private func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
     precondition(rc == 0, "pthread_create failed: \(rc)")
     pthread_detach(thread)
 }
+

@@ -1,3 +1,104 @@
+// The Swift side of scripts/bench: the same work as bench/c/amqp_bench_ref.c, through the AMQP module.
+//
+//   AMQPBench publish HOST PORT QUEUE COUNT SIZE            publish COUNT persistent SIZE-byte messages
+//   AMQPBench consume HOST PORT QUEUE COUNT PREFETCH        consume COUNT messages, ack each (one thread)
+//   AMQPBench consume-thread HOST PORT QUEUE COUNT PREFETCH the same through AMQPConnectionThread:
+//        deliveries cross to an async task, acks go back through the waker (what workers do)
+//
+// Prints one line: "<mode> <count> <seconds> <msgs_per_s> rss_kib_start=<n> rss_kib_end=<n>".
 import AMQP
 
-print("amqp-bench: not yet")
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+func rssKiB() -> Int {
+    guard let f = fopen("/proc/self/statm", "r") else { return 0 }
+    defer { fclose(f) }
+    var pages = 0, resident = 0
+    _ = withUnsafeMutablePointer(to: &pages) { p in
+        withUnsafeMutablePointer(to: &resident) { r in
+            withVaList([p, r]) { vfscanf(f, "%ld %ld", $0) }
+        }
+    }
+    return resident * 4
+}
+
+func fail(_ message: String) -> Never {
+    fputs("AMQPBench: \(message)\n", stderr)
+    exit(1)
+}
+
+let args = CommandLine.arguments
+guard args.count == 7, let port = Int(args[3]), let count = Int(args[5]), let param = Int(args[6]) else {
+    fail("usage: AMQPBench publish|consume|consume-thread HOST PORT QUEUE COUNT SIZE|PREFETCH")
+}
+let (mode, host, queue) = (args[1], args[2], args[4])
+var configuration = AMQPConnection.Configuration()
+configuration.host = host
+configuration.port = port
+configuration.heartbeat = .seconds(30)
+
+func report(_ start: ContinuousClock.Instant, _ rssStart: Int) {
+    let elapsed = ContinuousClock.now - start
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    print("\(mode) \(count) \(String(format3(seconds))) \(Int((Double(count) / seconds).rounded())) rss_kib_start=\(rssStart) rss_kib_end=\(rssKiB())")
+}
+
+func format3(_ x: Double) -> String {
+    let scaled = Int((x * 1000).rounded())
+    let frac = String(scaled % 1000)
+    return "\(scaled / 1000).\(String(repeating: "0", count: 3 - frac.count))\(frac)"
+}
+
+do {
+    switch mode {
+    case "publish", "consume":
+        let connection = try AMQPConnection(configuration)
+        let channel = try connection.openChannel()
+        try channel.declareQueue(queue, durable: true)
+        let rssStart = rssKiB()
+        let start = ContinuousClock.now
+        if mode == "publish" {
+            let body = [UInt8](repeating: UInt8(ascii: "x"), count: param)
+            let properties = AMQPBasicProperties(contentType: "application/octet-stream", deliveryMode: .persistent)
+            for _ in 0..<count { try channel.publish(body, routingKey: queue, properties: properties) }
+            _ = try channel.inspectQueue(queue)  // a round trip: every publish reached the broker
+        } else {
+            try channel.setPrefetch(UInt16(param))
+            try channel.consume(queue: queue)
+            var received = 0
+            while received < count {
+                guard case .delivery(let d) = try connection.nextEvent(timeout: .seconds(30)) else { continue }
+                try channel.ack(d.deliveryTag)
+                received += 1
+            }
+        }
+        report(start, rssStart)
+        try channel.close()
+        connection.close()
+    case "consume-thread":
+        let io = try await AMQPConnectionThread(configuration)
+        try await io.perform { connection throws(AMQPError) in
+            let channel = try connection.openChannel()
+            try channel.declareQueue(queue, durable: true)
+            try channel.setPrefetch(UInt16(param))
+            try channel.consume(queue: queue)
+        }
+        let rssStart = rssKiB()
+        let start = ContinuousClock.now
+        var received = 0
+        for await event in io.events {
+            guard case .delivery(let d) = event else { continue }
+            io.ack(d, multiple: true)  // handled in order: every earlier delivery is settled
+            received += 1
+            if received == count { break }
+        }
+        report(start, rssStart)
+        await io.close()
+    default:
+        fail("unknown mode \(mode)")
+    }
+} catch {
+    fail("\(error)")
+}
