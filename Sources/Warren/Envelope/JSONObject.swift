@@ -73,3 +73,19 @@ public struct JSONObject: Sendable, Hashable, RandomAccessCollection, Expressibl
         hasher.combine(dictionary)
     }
 }
+
+extension JSONObject: Codable {
+    /// Reads a JSON object; see ``JSONValue``'s `init(from:)`.
+    public init(from decoder: any Decoder) throws {
+        guard case .object(let object) = try JSONValue(from: decoder) else {
+            throw DecodingError.typeMismatch(
+                JSONObject.self, .init(codingPath: decoder.codingPath, debugDescription: "expected an object"))
+        }
+        self = object
+    }
+
+    /// Writes the object.
+    public func encode(to encoder: any Encoder) throws {
+        try JSONValue.object(self).encode(to: encoder)
+    }
+}
