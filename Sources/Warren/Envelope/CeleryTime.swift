@@ -83,7 +83,8 @@ enum CeleryTime {
     /// Formats like Python's `datetime.isoformat()` of a UTC-aware time:
     /// `2025-01-01T12:00:00.123456+00:00`, or without the fraction when its microseconds are 0.
     static func format(_ date: Date) -> String {
-        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        // Dates beyond ±290 000 years cannot be counted in microseconds; they print as 1970.
+        let micros = Int64(exactly: (date.timeIntervalSince1970 * 1_000_000).rounded()) ?? 0
         var (days, microOfDay) = micros.quotientAndRemainder(dividingBy: 86_400_000_000)
         if microOfDay < 0 {
             days -= 1

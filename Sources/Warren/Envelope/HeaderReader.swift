@@ -68,7 +68,8 @@ struct HeaderReader {
                 case .float, .double, .decimal: item.doubleValue
                 default: Self.integer(item).map(Double.init)
                 }
-            guard let seconds, seconds.isFinite, seconds >= 0 else {
+            // Up to ~31 700 years; beyond that (or negative, or not a number) it is a broken header.
+            guard let seconds, seconds.isFinite, seconds >= 0, seconds <= 1e12 else {
                 throw error("header 'timelimit' must be [hard, soft] in seconds, got \(Self.describe(value))")
             }
             limits.append(seconds == 0 ? nil : .milliseconds(Int64((seconds * 1000).rounded())))

@@ -192,6 +192,10 @@ struct EnvelopeDecoderTests {
             "timelimit", AMQPValue.array([.int32(-1), .void]),
             "header 'timelimit' must be [hard, soft] in seconds, got an array of 2: [integer -1, None]"
         ),
+        (
+            "timelimit", AMQPValue.array([.double(1e300), .void]),
+            "header 'timelimit' must be [hard, soft] in seconds, got an array of 2: [number 1e+300, None]"
+        ),
         ("group_index", AMQPValue.double(1.5), "header 'group_index' must be an integer, got number 1.5"),
         ("root_id", AMQPValue.bytes([0xFF, 0xFE]), "header 'root_id' must be a string, got 2 bytes that are not UTF-8 text"),
         ("origin", AMQPValue.table([:]), "header 'origin' must be a string, got a table"),
