@@ -118,8 +118,16 @@ public struct TaskMessage: Sendable, Hashable {
     /// A fresh task id: a random UUID in lowercase, as Celery's `uuid()` makes them.
     public static func newID() -> String { UUID().uuidString.lowercased() }
 
-    /// The `origin` Celery's clients send: `gen<pid>@<hostname>`.
-    public static let defaultOrigin = "gen\(ProcessInfo.processInfo.processIdentifier)@\(ProcessInfo.processInfo.hostName)"
+    /// The `origin` Celery's clients send: `gen<pid>@<hostname>` (`anon_nodename` in
+    /// `celery/utils/nodenames.py`).
+    public static let defaultOrigin = "gen\(ProcessInfo.processInfo.processIdentifier)@\(hostName())"
+
+    /// `gethostname()`, as Python's `socket.gethostname()`; no DNS lookup.
+    private static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
 
     /// `true` when a result should be published: ``replyTo`` is set and ``ignoreResult`` is not.
     public var wantsReply: Bool { !ignoreResult && !(replyTo ?? "").isEmpty }
