@@ -86,8 +86,4 @@ public struct RouteTable: Sendable, Equatable {
     public var bindings: Set<QueueBinding> {
         Set(routes.map(\.binding))
     }
-
-    public static func == (lhs: RouteTable, rhs: RouteTable) -> Bool {
-        lhs.routes == rhs.routes && lhs.unrouted == rhs.unrouted && lhs.unbindable == rhs.unbindable
-    }
 }
