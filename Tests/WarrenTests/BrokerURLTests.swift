@@ -39,6 +39,8 @@ struct BrokerURLTests {
             ("amqp://h/%zz", "the vhost has a bad percent-escape"),
             ("amqp://h?heartbeat=10", "query parameters are not supported; set broker.heartbeat and broker.tls instead"),
             ("amqp://[::1", "an IPv6 address needs its closing ]"),
+            ("amqp://user:pa/ss@host/", "write / ? # in the user name or password as %2F %3F %23"),
+            ("amqp://user:pa#ss@host/", "write / ? # in the user name or password as %2F %3F %23"),
         ])
     func refuses(text: String, detail: String) {
         #expect(BrokerURL(text) == nil)
@@ -59,6 +61,7 @@ struct BrokerURLTests {
             ("amqp://user:@host", "amqp://user:****@host"),
             ("amqp://us:p@ss@host", "amqp://us:****@host"),
             ("amqp://u:pw@h:99999", "amqp://u:****@h:99999"),
+            ("amqp://u:pa/ss?x#y@h/vh", "amqp://u:****@h/vh"),
             ("not a url", "not a url"),
         ])
     func masks(url: String, masked: String) {

@@ -31,7 +31,7 @@ struct ByteSizeTests {
         arguments: [
             ("64M", "\"M\" is ambiguous; write MiB (powers of 1024) or MB (powers of 1000)"),
             ("1k", "\"k\" is ambiguous; write KiB (powers of 1024) or KB (powers of 1000)"),
-            ("12 MiB", "unknown unit \" MiB\"; use B, KiB, MiB, GiB, TiB, KB, MB, GB or TB"),
+            ("12 MiB", "write it without spaces, like 64MiB"),
             ("1PiB", "unknown unit \"PiB\"; use B, KiB, MiB, GiB, TiB, KB, MB, GB or TB"),
             ("1.5B", "not a whole number of bytes"),
             ("-1MiB", "a size cannot be negative"),

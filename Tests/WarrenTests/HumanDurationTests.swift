@@ -31,7 +31,8 @@ struct HumanDurationTests {
         "refuses what is not a duration, saying why when it can",
         arguments: [
             ("30", "a number needs a unit: ms, s, m, h or d"),
-            ("10 minutes", nil),
+            ("10 minutes", "write it without spaces, like 1h30m"),
+            ("1h30", "a number needs a unit: ms, s, m, h or d"),
             ("ten minutes", nil),
             ("", nil),
             ("10min", "unknown unit \"min\"; use ms, s, m, h or d"),

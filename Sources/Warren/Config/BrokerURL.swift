@@ -70,6 +70,9 @@ public struct BrokerURL: Sendable, Hashable, CustomStringConvertible {
         }
         let usesTLS = scheme == "amqps"
         let rest = string[schemeEnd.upperBound...]
+        if let at = rest.lastIndex(of: "@"), rest[..<at].contains(where: { "/?#".contains($0) }) {
+            return failure("write / ? # in the user name or password as %2F %3F %23")
+        }
         if rest.contains("?") || rest.contains("#") {
             return failure("query parameters are not supported; set broker.heartbeat and broker.tls instead")
         }

@@ -74,6 +74,8 @@ public struct ByteSize: Sendable, Hashable, Comparable, CustomStringConvertible 
         let factor: Int64
         if symbol.isEmpty {
             factor = 1
+        } else if symbol.first?.isWhitespace == true {
+            return .failure(HumanValueFailure(detail: "write it without spaces, like 64MiB"))
         } else if let unit = units.first(where: { $0.symbol.lowercased() == symbol.lowercased() }) {
             factor = unit.factor
         } else if ["k", "m", "g", "t"].contains(symbol.lowercased()) {

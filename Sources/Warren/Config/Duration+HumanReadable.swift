@@ -64,8 +64,11 @@ enum HumanDurationParser {
             let symbol = rest.prefix { $0.isLetter }
             rest = rest.dropFirst(symbol.count)
             if symbol.isEmpty {
-                if rest.isEmpty && total == 0 {
+                if rest.isEmpty {
                     return .failure(HumanValueFailure(detail: "a number needs a unit: \(unitList)"))
+                }
+                if rest.first?.isWhitespace == true {
+                    return .failure(HumanValueFailure(detail: "write it without spaces, like 1h30m"))
                 }
                 return .failure(HumanValueFailure(detail: nil))
             }
