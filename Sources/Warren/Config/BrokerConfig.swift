@@ -1,0 +1,73 @@
+/// How to reach RabbitMQ: the `broker` block of the config.
+///
+/// ```yaml
+/// broker:
+///   url: amqp://guest:guest@127.0.0.1:5672/%2F   # or a list of URLs, tried in order
+///   heartbeat: 30s
+///   connection_name: billing-worker               # optional, shown in the management UI
+///   tls: { ca: /etc/ssl/rabbit-ca.pem, cert: client.pem, key: client.key, verify: true }
+/// ```
+///
+/// The environment variable `WARREN_BROKER_URL` replaces ``urls`` (see ``ConfigLoader``).
+/// ``description`` masks every password.
+public struct BrokerConfig: Sendable, Equatable, CustomStringConvertible {
+    /// The brokers to connect to, in order: a child connects to the first and fails over to the
+    /// next. Defaults to `amqp://guest:guest@127.0.0.1:5672/%2F`, a local RabbitMQ.
+    public var urls: [BrokerURL]
+    /// The AMQP heartbeat interval proposed to the broker, in whole seconds; zero turns
+    /// heartbeats off. Defaults to 30 seconds.
+    public var heartbeat: Duration
+    /// The connection name shown by the broker (management UI, `rabbitmqctl list_connections`),
+    /// or `nil` to let the runtime choose one.
+    public var connectionName: String?
+    /// Certificates for `amqps://` URLs, or `nil` for the system's trust store and no client
+    /// certificate.
+    public var tls: TLS?
+
+    /// The default broker URL: a local RabbitMQ with its default user, on the default vhost.
+    public static let defaultURL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+
+    /// Creates a broker configuration; every argument has the documented default.
+    public init(
+        urls: [BrokerURL] = [BrokerURL(BrokerConfig.defaultURL)!],
+        heartbeat: Duration = .seconds(30),
+        connectionName: String? = nil,
+        tls: TLS? = nil
+    ) {
+        self.urls = urls
+        self.heartbeat = heartbeat
+        self.connectionName = connectionName
+        self.tls = tls
+    }
+
+    /// TLS settings for `amqps://` connections: the `broker.tls` block.
+    public struct TLS: Sendable, Equatable {
+        /// A PEM file of the certificate authorities to trust, or `nil` for the system's.
+        public var caFile: String?
+        /// A PEM client certificate, for brokers that authenticate clients by certificate.
+        /// Goes with ``keyFile``.
+        public var certificateFile: String?
+        /// The PEM private key of ``certificateFile``.
+        public var keyFile: String?
+        /// Whether to check the broker's certificate and host name. Defaults to `true`;
+        /// turn it off only for a test broker.
+        public var verify: Bool
+
+        /// Creates TLS settings; every argument has the documented default.
+        public init(caFile: String? = nil, certificateFile: String? = nil, keyFile: String? = nil, verify: Bool = true) {
+            self.caFile = caFile
+            self.certificateFile = certificateFile
+            self.keyFile = keyFile
+            self.verify = verify
+        }
+    }
+
+    /// The URLs (passwords masked) and the heartbeat, for example
+    /// `amqp://guest:****@127.0.0.1:5672/%2F (heartbeat 30s)`.
+    public var description: String {
+        var text = urls.map(\.description).joined(separator: ", ") + " (heartbeat \(heartbeat.humanReadable)"
+        if let connectionName { text += ", name \"\(connectionName)\"" }
+        if tls != nil { text += ", tls" }
+        return text + ")"
+    }
+}

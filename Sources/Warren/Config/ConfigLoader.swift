@@ -1,0 +1,202 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Yams
+
+/// Reads a Warren config file into a ``WarrenConfiguration``, or refuses it with every problem.
+///
+/// Loading never touches the network: a wrong file is refused before anything connects. The
+/// steps are: parse the YAML with Yams (a syntax error stops here, with its line), read every
+/// key (unknown keys, wrong types, bad durations, sizes, URLs and route patterns are all
+/// collected), apply the environment, then check ranges and relations
+/// (``WarrenConfiguration/validate()``). Any problem throws a ``ConfigurationError`` listing
+/// them all, each with file, line, column and key path.
+///
+/// The environment is a parameter, never read behind the caller's back: pass
+/// `ProcessInfo.processInfo.environment` in a program and a literal in tests.
+///
+/// - `WARREN_BROKER_URL` replaces `broker.url`. It may hold several URLs separated by commas.
+///   An empty value counts as unset.
+public enum ConfigLoader {
+    /// The environment variable that replaces `broker.url`: `WARREN_BROKER_URL`.
+    public static let brokerURLVariable = "WARREN_BROKER_URL"
+    /// The environment variable that names the config file when `--config` is not given:
+    /// `WARREN_CONFIG`.
+    public static let configPathVariable = "WARREN_CONFIG"
+    /// The config file used when neither `--config` nor `WARREN_CONFIG` names one.
+    public static let defaultPath = "Config/warren.yaml"
+
+    /// The config file to read when the command line names none: `WARREN_CONFIG` when set and
+    /// not empty, else ``defaultPath``.
+    public static func defaultPath(environment: [String: String]) -> String {
+        if let path = environment[configPathVariable], !path.isEmpty { return path }
+        return defaultPath
+    }
+
+    /// Reads and checks the config file at `path`.
+    ///
+    /// - Parameters:
+    ///   - path: The file to read. Problems name it as given.
+    ///   - environment: The process environment (see ``ConfigLoader``).
+    /// - Returns: The configuration, every default applied.
+    /// - Throws: ``ConfigurationError``: ``ConfigurationError/Code/unreadable`` when the file
+    ///   cannot be read, ``ConfigurationError/Code/syntax`` for invalid YAML,
+    ///   ``ConfigurationError/Code/invalid`` for everything else.
+    public static func load(path: String, environment: [String: String]) throws(ConfigurationError) -> WarrenConfiguration {
+        try load(yaml: readFile(path), source: path, environment: environment)
+    }
+
+    /// Reads and checks a configuration given as YAML text.
+    ///
+    /// - Parameters:
+    ///   - yaml: The YAML text.
+    ///   - source: The name problems give as the file, for example the path it came from.
+    ///   - environment: The process environment (see ``ConfigLoader``).
+    /// - Returns: The configuration, every default applied.
+    /// - Throws: ``ConfigurationError``: ``ConfigurationError/Code/syntax`` for invalid YAML,
+    ///   ``ConfigurationError/Code/invalid`` for everything else.
+    public static func load(
+        yaml: String, source: String = "<config>", environment: [String: String]
+    ) throws(ConfigurationError) -> WarrenConfiguration {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch {
+            throw ConfigurationError(.syntax, problems: [syntaxProblem(error, yaml: yaml, source: source)])
+        }
+        guard let root else {
+            throw ConfigurationError(
+                .invalid,
+                problems: [
+                    ConfigurationError.Problem(
+                        source: source, keyPath: "",
+                        message: "the file is empty; it needs at least a queues mapping")
+                ])
+        }
+
+        var reader = ConfigReader(source: source)
+        var configuration = reader.readConfiguration(root)
+        var problems = reader.problems
+        problems += applyEnvironment(environment, to: &configuration)
+
+        for issue in configuration.validationIssues() where !reader.shouldSkip(issue) {
+            let mark = reader.mark(for: issue.path)
+            problems.append(
+                ConfigurationError.Problem(
+                    source: source, line: mark?.line, column: mark?.column, keyPath: issue.path.description,
+                    message: issue.message))
+        }
+        guard problems.isEmpty else {
+            throw ConfigurationError(.invalid, problems: sortedByPosition(problems))
+        }
+        return configuration
+    }
+
+    /// Applies the environment variables; returns the problems found in them.
+    private static func applyEnvironment(
+        _ environment: [String: String], to configuration: inout WarrenConfiguration
+    ) -> [ConfigurationError.Problem] {
+        guard let value = environment[brokerURLVariable], !value.isEmpty else { return [] }
+        var problems: [ConfigurationError.Problem] = []
+        var urls: [BrokerURL] = []
+        for part in ConfigReader.splitList(value) {
+            switch BrokerURL.parse(part) {
+            case .success(let url):
+                urls.append(url)
+            case .failure(let failure):
+                let detail = failure.detail.map { " (\($0))" } ?? ""
+                problems.append(
+                    ConfigurationError.Problem(
+                        source: "environment", keyPath: brokerURLVariable,
+                        message: "expected an AMQP URL like amqp://user:password@host:5672/vhost, got "
+                            + shown(part) + detail))
+            }
+        }
+        if urls.isEmpty && problems.isEmpty {
+            problems.append(
+                ConfigurationError.Problem(source: "environment", keyPath: brokerURLVariable, message: "holds no URL"))
+        }
+        if problems.isEmpty { configuration.broker.urls = urls }
+        return problems
+    }
+
+    /// Problems with a line first, in line and column order; the order found otherwise.
+    private static func sortedByPosition(_ problems: [ConfigurationError.Problem]) -> [ConfigurationError.Problem] {
+        problems.enumerated().sorted { a, b in
+            let left = (a.element.line ?? .max, a.element.column ?? 0, a.offset)
+            let right = (b.element.line ?? .max, b.element.column ?? 0, b.offset)
+            return left < right
+        }.map(\.element)
+    }
+
+    /// Turns a Yams error into a problem with a line and column.
+    private static func syntaxProblem(_ error: any Error, yaml: String, source: String) -> ConfigurationError.Problem {
+        func problem(_ mark: (line: Int, column: Int)?, _ message: String) -> ConfigurationError.Problem {
+            ConfigurationError.Problem(source: source, line: mark?.line, column: mark?.column, keyPath: "", message: message)
+        }
+        guard let yamlError = error as? YamlError else {
+            return problem(nil, "invalid YAML: \(error)")
+        }
+        switch yamlError {
+        case .scanner(let context, let text, let mark, _), .parser(let context, let text, let mark, _),
+            .composer(let context, let text, let mark, _):
+            let context = context.map { " (\($0.text), line \($0.mark.line) column \($0.mark.column))" } ?? ""
+            return problem((mark.line, mark.column), "invalid YAML: \(text)\(context)")
+        case .reader(let text, let offset, _, _):
+            return problem(offset.map { markOf(characterOffset: $0, in: yaml) }, "invalid text: \(text)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let key = duplicates.first ?? ""
+            if duplicates.count == 1,
+                let second = DuplicateKeyLocator.locate(key: key, line: context.mark.line, column: context.mark.column, in: yaml)
+            {
+                return ConfigurationError.Problem(
+                    source: source, line: second.line, column: second.column, keyPath: second.keyPath.description,
+                    message: "appears twice in this mapping (first on line \(context.mark.line)); keep one")
+            }
+            let keys = duplicates.map { quoted($0) }.joined(separator: ", ")
+            return problem(
+                (context.mark.line, context.mark.column),
+                "duplicate key \(keys) in a mapping; each key may appear once")
+        default:
+            return problem(nil, "invalid YAML: \(yamlError)")
+        }
+    }
+
+    /// The line and column of the character at `offset`.
+    private static func markOf(characterOffset offset: Int, in text: String) -> (line: Int, column: Int) {
+        var line = 1
+        var column = 1
+        for (index, character) in text.enumerated() {
+            if index == offset { break }
+            if character == "\n" {
+                line += 1
+                column = 1
+            } else {
+                column += 1
+            }
+        }
+        return (line, column)
+    }
+
+    /// Reads a file as UTF-8 text.
+    private static func readFile(_ path: String) throws(ConfigurationError) -> String {
+        func unreadable(_ reason: String) -> ConfigurationError {
+            ConfigurationError(
+                .unreadable, problems: [ConfigurationError.Problem(source: path, keyPath: "", message: "cannot read the file: \(reason)")])
+        }
+        var isDirectory = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw unreadable("no such file")
+        }
+        if isDirectory { throw unreadable("it is a directory") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw unreadable("permission denied or I/O error")
+        }
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw unreadable("it is not UTF-8 text")
+        }
+        return text
+    }
+}

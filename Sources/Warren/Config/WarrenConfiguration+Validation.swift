@@ -1,0 +1,165 @@
+extension WarrenConfiguration {
+    /// Checks the ranges and relations of every value, the way ``ConfigLoader`` does after
+    /// reading a file: useful for a configuration built or changed in code.
+    ///
+    /// - Throws: ``ConfigurationError`` with code ``ConfigurationError/Code/invalid`` listing
+    ///   every problem, located by key path only (there is no file to point into).
+    public func validate() throws(ConfigurationError) {
+        let issues = validationIssues()
+        guard issues.isEmpty else {
+            throw ConfigurationError(
+                .invalid,
+                problems: issues.map {
+                    ConfigurationError.Problem(source: source ?? "configuration", keyPath: $0.path.description, message: $0.message)
+                })
+        }
+    }
+
+    /// Every range or relation that does not hold, with the key it is about.
+    func validationIssues() -> [ValidationIssue] {
+        var issues: [ValidationIssue] = []
+        func check(
+            _ condition: Bool, _ path: ConfigKeyPath, _ message: @autoclosure () -> String, involving: [ConfigKeyPath] = [],
+            summarizesItems: Bool = false
+        ) {
+            if !condition {
+                issues.append(
+                    ValidationIssue(path: path, message: message(), involving: [path] + involving, summarizesItems: summarizesItems))
+            }
+        }
+
+        check(!broker.urls.isEmpty, "broker.url", "needs at least one URL", summarizesItems: true)
+        let heartbeat = broker.heartbeat.components
+        check(
+            heartbeat.attoseconds == 0 && (0...65_535).contains(heartbeat.seconds), "broker.heartbeat",
+            "must be whole seconds from 1s to 65535s, or 0 to turn heartbeats off, got \(broker.heartbeat.humanReadable)")
+        if let tls = broker.tls {
+            check(
+                (tls.certificateFile == nil) == (tls.keyFile == nil), "broker.tls",
+                "cert and key go together: \(tls.certificateFile == nil ? "cert" : "key") is missing")
+        }
+        if let name = broker.connectionName {
+            check(!name.isEmpty, "broker.connection_name", "must not be empty; leave the key out for the default")
+        }
+
+        if let problem = Self.problemWithName(exchange, of: "an exchange") {
+            check(false, "exchange", problem)
+        }
+
+        check(
+            !queues.isEmpty, "queues", "needs at least one queue, for example  default: { routes: [\"#\"] }",
+            summarizesItems: true)
+        for queue in queues {
+            let path = ConfigKeyPath("queues") + queue.name
+            if let problem = Self.problemWithName(queue.name, of: "a queue") {
+                check(false, path, problem)
+            }
+            check(queue.name != deadLetterQueue, path, "is the dead-letter queue (dead_letter.queue); give it another name")
+            check(queue.name != unroutedQueue, path, "is the unrouted queue (unrouted.queue); give it another name")
+            check((1...1024).contains(queue.children), path + "children", "must be from 1 to 1024, got \(queue.children)")
+            check(queue.concurrency >= 1, path + "concurrency", "must be at least 1, got \(queue.concurrency)")
+            check((1...65_535).contains(queue.prefetch), path + "prefetch", "must be from 1 to 65535, got \(queue.prefetch)")
+            if queue.prefetch >= 1 && queue.concurrency >= 1 {
+                check(
+                    queue.prefetch >= queue.concurrency, path + "prefetch",
+                    "must be at least concurrency (\(queue.concurrency)), or handler slots stay idle; got \(queue.prefetch)",
+                    involving: [path + "concurrency"])
+            }
+            if let timeLimit = queue.timeLimit {
+                check(timeLimit > .zero, path + "time_limit", "must be longer than 0s; leave the key out for no limit")
+            }
+            if let maxMemory = queue.maxMemory {
+                check(maxMemory.bytes > 0, path + "max_memory", "must be more than 0B; leave the key out for no limit")
+            }
+            if let maxTasks = queue.maxTasksPerChild {
+                check(maxTasks >= 1, path + "max_tasks_per_child", "must be at least 1, got \(maxTasks); leave the key out for no limit")
+            }
+            if let retry = queue.retry {
+                // A queue's policy repeats the top-level values it inherits; those are checked there.
+                issues += Self.validationIssues(of: retry, at: path + "retry").map {
+                    var issue = $0
+                    issue.onlyWhereWritten = true
+                    return issue
+                }
+            }
+        }
+
+        issues += Self.validationIssues(of: retry, at: "retry")
+
+        if let problem = Self.problemWithName(deadLetterQueue, of: "a queue") {
+            check(false, "dead_letter.queue", problem)
+        }
+        if let problem = Self.problemWithName(unroutedQueue, of: "a queue") {
+            check(false, "unrouted.queue", problem)
+        }
+        check(
+            deadLetterQueue != unroutedQueue, "unrouted.queue", "must differ from dead_letter.queue (\(deadLetterQueue))",
+            involving: ["dead_letter.queue"])
+
+        check(shutdownTimeout > .zero, "shutdown_timeout", "must be longer than 0s")
+        check(
+            maxMessageSize.bytes > 0 && maxMessageSize <= .mebibytes(512), "max_message_size",
+            "must be from 1B to 512MiB (RabbitMQ's own limit), got \(maxMessageSize)")
+        return issues
+    }
+
+    private static func validationIssues(of policy: RetryPolicy, at path: ConfigKeyPath) -> [ValidationIssue] {
+        var issues: [ValidationIssue] = []
+        func check(_ condition: Bool, _ path: ConfigKeyPath, _ message: String, involving: [ConfigKeyPath] = []) {
+            if !condition { issues.append(ValidationIssue(path: path, message: message, involving: [path] + involving)) }
+        }
+        let backoff = path + "backoff"
+        check(policy.maxAttempts >= 1, path + "max_attempts", "must be at least 1 (1 = no retry), got \(policy.maxAttempts)")
+        check(policy.backoff.initial > .zero, backoff + "initial", "must be longer than 0s")
+        check(
+            policy.backoff.multiplier >= 1 && policy.backoff.multiplier.isFinite, backoff + "multiplier",
+            "must be at least 1 (1 = the same delay every time), got \(formatNumber(policy.backoff.multiplier))")
+        check(
+            policy.backoff.max >= policy.backoff.initial, backoff + "max",
+            "must be at least initial (\(policy.backoff.initial.humanReadable)), got \(policy.backoff.max.humanReadable)",
+            involving: [backoff + "initial"])
+        check(
+            (0...1).contains(policy.backoff.jitter), backoff + "jitter",
+            "must be from 0 to 1 (a fraction of the delay), got \(formatNumber(policy.backoff.jitter))")
+        return issues
+    }
+
+    /// What is wrong with `name` as an AMQP exchange or queue name, or `nil`.
+    static func problemWithName(_ name: String, of kind: String) -> String? {
+        if name.isEmpty { return "\(kind) name must not be empty" }
+        if name.utf8.count > 255 { return "\(kind) name is limited to 255 bytes, this one has \(name.utf8.count)" }
+        if name.hasPrefix("amq.") { return "names starting with \"amq.\" are reserved by the broker" }
+        if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            return "\(kind) name must not contain control characters"
+        }
+        if name.first?.isWhitespace == true || name.last?.isWhitespace == true {
+            return "\(kind) name must not start or end with a space"
+        }
+        return nil
+    }
+}
+
+/// A value out of range, or two values that do not go together.
+struct ValidationIssue: Equatable {
+    /// The key the message is about.
+    var path: ConfigKeyPath
+    /// What is wrong.
+    var message: String
+    /// Every key the check read: when one of them (or a key above it) could not be read, the
+    /// issue is a consequence of that problem and is not reported.
+    var involving: [ConfigKeyPath]
+    /// The check is about the items below ``path`` (a list that must not be empty): when one of
+    /// them could not be read, the issue is a consequence and is not reported.
+    var summarizesItems = false
+    /// The check reads values that may be inherited (a queue's retry policy): report it only
+    /// when one of the keys involved is written at this place in the file.
+    var onlyWhereWritten = false
+}
+
+/// `2` for 2.0, `0.2` for 0.2: numbers as a config file would write them.
+func formatNumber(_ value: Double) -> String {
+    if value.isFinite, value == value.rounded(), abs(value) < 1e15 {
+        return String(Int64(value))
+    }
+    return String(value)
+}
