@@ -1,0 +1,45 @@
+import ArgumentParser
+
+/// `check-config`: validates the config and prints the resolved routes (task -> queue).
+struct CheckConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config", abstract: "Validate the config and print the routes of this binary's tasks.")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        let config = try options.load()
+        let tasks = CLIContext.worker.registry.names
+        let table = config.routeTable(forTasks: tasks)
+        print(config.describe())
+        print("\nroutes (task -> queue, first matching route wins):")
+        let width = (table.routes.map(\.task.count).max() ?? 0) + 2
+        for route in table.routes {
+            print("  " + route.task.padding(toLength: width, withPad: " ", startingAt: 0) + "-> \(route.queue)   (route \(route.pattern))")
+        }
+        if !table.unrouted.isEmpty {
+            print("\ntasks that match no route (reachable only by publishing straight to a queue):")
+            for task in table.unrouted { print("  \(task)") }
+        }
+        for warning in config.warnings { print("\nwarning: \(warning)") }
+        print("\nconfig OK")
+    }
+}
+
+extension WarrenConfiguration {
+    /// Things that work but will probably hurt.
+    var warnings: [String] {
+        var out: [String] = []
+        for queue in queues {
+            // RabbitMQ closes a channel whose delivery stays unacknowledged longer than its
+            // consumer_timeout (30 min by default on 3.10; per queue only from 3.12).
+            if let limit = queue.timeLimit, limit > .seconds(30 * 60) {
+                out.append(
+                    "queues.\(queue.name).time_limit is \(limit.humanReadable), over RabbitMQ's default consumer_timeout of 30m: "
+                        + "the broker would close the channel and redeliver the task. Raise consumer_timeout in rabbitmq.conf "
+                        + "(e.g. consumer_timeout = 7200000 for 2h) or shorten the limit.")
+            }
+        }
+        return out
+    }
+}

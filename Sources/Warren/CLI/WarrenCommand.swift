@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Synchronization
+
+/// The worker whose command line is running (argument-parser commands are types, so they reach
+/// the registered handlers through this).
+enum CLIContext {
+    private static let current = Mutex<Worker?>(nil)
+    static var worker: Worker {
+        get { current.withLock { $0! } }
+        set { current.withLock { $0 = newValue } }
+    }
+}
+
+/// The command line every Warren worker binary gets: `run`, `publish`, `check-config`.
+struct WarrenCommand: AsyncParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: CLIContext.worker.name,
+            abstract: "A Warren worker: runs the registered task handlers on RabbitMQ.",
+            discussion: "Tasks: \(CLIContext.worker.registry.names.joined(separator: ", "))",
+            version: Warren.version,
+            subcommands: [RunCommand.self, PublishCommand.self, CheckConfigCommand.self])
+    }
+}
+
+/// `--config FILE`, shared by every verb.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: "The config file (default: $WARREN_CONFIG, then Config/warren.yaml).")
+    var config: String?
+
+    /// Loads the config, or prints every problem and exits 78 (EX_CONFIG).
+    func load() throws -> WarrenConfiguration {
+        let environment = ProcessInfo.processInfo.environment
+        let path = config ?? ConfigLoader.defaultPath(environment: environment)
+        do {
+            return try ConfigLoader.load(path: path, environment: environment)
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(ConfigurationError.exitStatus)
+        }
+    }
+}
+
+extension Worker {
+    /// Parses the command line and runs the verb: `run`, `publish`, `check-config`.
+    /// Call it last in `main.swift`; it exits the process with the verb's status.
+    public func main() async {
+        CLIContext.worker = self
+        signal(SIGPIPE, SIG_IGN)
+        await WarrenCommand.main()
+    }
+}
+
+/// Sets up swift-log once for this process: one line per event on stderr.
+enum LogSetup {
+    private static let done = Mutex(false)
+
+    static func bootstrap(_ config: LogConfig) -> Logger {
+        let first = done.withLock { d -> Bool in
+            defer { d = true }
+            return !d
+        }
+        if first {
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = config.level
+                return handler
+            }
+        }
+        var logger = Logger(label: CLIContext.worker.name)
+        logger.logLevel = config.level
+        return logger
+    }
+}

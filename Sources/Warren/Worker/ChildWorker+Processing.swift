@@ -1,0 +1,264 @@
+import AMQP
+import Foundation
+import Logging
+
+/// How a delivery ends for the broker.
+enum Settlement {
+    /// Done with (ran, or handed on to a retry, wait queue or dead letter the broker confirmed).
+    case ack
+    /// Could not be handed on: back to the queue, to be tried again.
+    case requeue
+}
+
+/// The handler took longer than its soft time limit and was cancelled.
+struct TimeLimitExceeded: Error, CustomStringConvertible, CeleryExceptionConvertible {
+    var limit: Duration
+    var description: String { "the task exceeded its time limit of \(limit.humanReadable)" }
+    var celeryException: CeleryException {
+        CeleryException(type: "SoftTimeLimitExceeded", module: "billiard.exceptions", message: description)
+    }
+}
+
+extension ChildWorker {
+    /// Runs one delivery to its end and settles it with the broker. Never throws: every failure
+    /// becomes a retry, a dead letter or (when even that cannot be published) a requeue.
+    func process(_ delivery: AMQPDelivery, io: AMQPConnectionThread, tracker: DeliveryTracker, slots: AsyncSlots) async {
+        let settlement = await outcome(of: delivery, io: io, slots: slots)
+        let multiple = tracker.settle(delivery.deliveryTag)
+        switch settlement {
+        case .ack: io.ack(delivery, multiple: multiple)
+        case .requeue: io.nack(delivery, requeue: true)
+        }
+    }
+
+    private func outcome(of delivery: AMQPDelivery, io: AMQPConnectionThread, slots: AsyncSlots) async -> Settlement {
+        let task: TaskMessage
+        do {
+            task = try decoder.decode(delivery: delivery)
+        } catch {
+            let name = delivery.properties.headers?["task"]?.stringValue ?? delivery.routingKey
+            logger.error("malformed message dead-lettered", metadata: ["task.name": "\(name)", "error": "\(error.message)"])
+            return await deadLetter(
+                delivery, reason: .malformed, errorType: "EnvelopeError", message: error.message, task: name, attempts: 0, io: io)
+        }
+        var log = logger
+        log[metadataKey: "task.id"] = "\(task.id)"
+        log[metadataKey: "task.name"] = "\(task.name)"
+        log[metadataKey: "task.attempt"] = "\(task.retries + 1)"
+
+        guard let handler = registry.handler(for: task.name) else {
+            let text = "no task named '\(task.name)' is registered in this worker"
+            log.error("unknown task dead-lettered")
+            reply(.failure(CeleryException(type: "NotRegistered", module: "celery.exceptions", message: task.name), for: task), to: task, io: io)
+            return await deadLetter(
+                delivery, reason: .unknownTask, errorType: "NotRegistered", message: text, task: task.name,
+                attempts: task.retries, io: io)
+        }
+        if let expires = task.expires, expires < Date() {
+            log.warning("expired task dead-lettered", metadata: ["expires": "\(CeleryTime.format(expires))"])
+            let revoked = CeleryException(type: "TaskRevokedError", module: "celery.exceptions", message: "expired")
+            var reply = TaskReply.failure(revoked, for: task)
+            reply.state = .revoked
+            self.reply(reply, to: task, io: io)
+            return await deadLetter(
+                delivery, reason: .expired, errorType: "TaskRevokedError",
+                message: "the task expired at \(CeleryTime.format(expires)) before it could run", task: task.name,
+                attempts: task.retries, io: io)
+        }
+        if let eta = task.eta {
+            let wait = eta.timeIntervalSinceNow
+            if wait * 1000 >= Double(DelayedDelivery.smallestStep) {
+                return await sendToWait(delivery, task: task, until: eta, io: io, log: log)
+            }
+            if wait > 0 { try? await Task.sleep(for: .seconds(wait)) }  // under 100 ms: cheaper than a round trip
+        }
+
+        await slots.acquire()
+        defer { slots.release() }
+        let context = TaskContext(
+            id: task.id, name: task.name, attempt: task.retries + 1, queue: queue.name, redelivered: delivery.redelivered,
+            eta: task.eta, expires: task.expires, logger: log, message: task)
+        let started = ContinuousClock.now
+        let result = await run(handler, task, context, softLimit: task.timeLimit.soft ?? queue.timeLimit)
+        let duration = ContinuousClock.now - started
+        log[metadataKey: "duration"] = "\(duration.secondsText)"
+
+        switch result {
+        case .success(let value):
+            log.info("task succeeded")
+            reply(.success(value, for: task), to: task, io: io)
+            return .ack
+        case .failure(let error):
+            return await failed(delivery, task: task, error: error, io: io, log: log)
+        }
+    }
+
+    /// Runs the handler, cancelling it when the soft time limit passes.
+    private func run(
+        _ handler: @escaping TaskRegistry.Handler, _ task: TaskMessage, _ context: TaskContext, softLimit: Duration?
+    ) async -> Result<JSONValue, any Error> {
+        guard let limit = softLimit else {
+            do { return .success(try await handler(task, context)) } catch { return .failure(error) }
+        }
+        return await withTaskGroup(of: Result<JSONValue, any Error>?.self) { group in
+            group.addTask {
+                do { return .success(try await handler(task, context)) } catch { return .failure(error) }
+            }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return Task.isCancelled ? nil : .failure(TimeLimitExceeded(limit: limit))
+            }
+            // The first to finish wins; the other is cancelled (a handler must cooperate; the
+            // supervisor's hard limit deals with one that does not).
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? .failure(TimeLimitExceeded(limit: limit))
+        }
+    }
+
+    /// A handler failed: retry per policy, or dead-letter.
+    private func failed(_ delivery: AMQPDelivery, task: TaskMessage, error: any Error, io: AMQPConnectionThread, log: Logger)
+        async -> Settlement
+    {
+        let attempt = task.retries + 1
+        let exception = CeleryException(error)
+        var requestedDelay: Duration?
+        var finalReason = DeadLetterReason.maxRetries
+        switch error {
+        case let e as TaskError:
+            if case .retry(let after) = e.action {
+                requestedDelay = after
+            } else {
+                return await giveUp(delivery, task: task, reason: .failed, error: error, io: io, log: log)
+            }
+        case is EnvelopeError:  // the arguments do not fit the handler: no retry can fix that
+            return await giveUp(delivery, task: task, reason: .malformed, error: error, io: io, log: log)
+        case is TimeLimitExceeded:
+            finalReason = .timeLimit
+        default:
+            break
+        }
+        guard retryPolicy.allowsRetry(afterAttempt: attempt) else {
+            return await giveUp(delivery, task: task, reason: finalReason, error: error, io: io, log: log)
+        }
+        let delay = requestedDelay ?? retryPolicy.delay(forAttempt: attempt)
+        log.warning("task failed, will retry", metadata: [
+            "error": "\(exception.type): \(exception.message)", "retry.in": "\(delay.secondsText)",
+        ])
+        var headers = DeadLetterHeaders.recordingFailure(in: delivery.properties.headers, delivery: delivery)
+        headers["retries"] = .int32(Int32(clamping: attempt))
+        return await republish(delivery, task: task, headers: headers, until: Date().addingTimeInterval(delay.seconds), io: io)
+    }
+
+    private func giveUp(
+        _ delivery: AMQPDelivery, task: TaskMessage, reason: DeadLetterReason, error: any Error, io: AMQPConnectionThread,
+        log: Logger
+    ) async -> Settlement {
+        let exception = CeleryException(error)
+        log.error("task failed, dead-lettered", metadata: ["reason": "\(reason.rawValue)", "error": "\(exception.type): \(exception.message)"])
+        reply(.failure(error, for: task), to: task, io: io)
+        return await deadLetter(
+            delivery, reason: reason, errorType: exception.type, message: exception.message, task: task.name,
+            attempts: task.retries + 1, io: io)
+    }
+
+    // MARK: - Publishing what comes next
+
+    /// A task whose `eta` is ahead goes to wait in the broker, not here.
+    private func sendToWait(_ delivery: AMQPDelivery, task: TaskMessage, until eta: Date, io: AMQPConnectionThread, log: Logger)
+        async -> Settlement
+    {
+        log.debug("task scheduled for later: waiting in the broker", metadata: ["eta": "\(CeleryTime.format(eta))"])
+        return await republish(delivery, task: task, headers: delivery.properties.headers ?? [:], until: eta, io: io)
+    }
+
+    /// Publishes the message again (same body and properties, these headers) so that it comes
+    /// back to this queue at `eta`: through a wait queue when that is 100 ms or more away.
+    private func republish(_ delivery: AMQPDelivery, task: TaskMessage, headers: AMQPTable, until eta: Date, io: AMQPConnectionThread)
+        async -> Settlement
+    {
+        var headers = headers
+        // It comes back with the queue's name as routing key: keep what identifies the task.
+        headers["task"] = .string(task.name)
+        headers["id"] = .string(task.id)
+        headers["eta"] = .string(CeleryTime.format(eta))
+        var properties = delivery.properties
+        let milliseconds = Int((eta.timeIntervalSinceNow * 1000).rounded(.down))
+        let exchange: String
+        if let step = DelayedDelivery.step(atMost: milliseconds) {
+            do throws(AMQPError) {
+                try await ensureWaitQueue(milliseconds: step, io: io)
+            } catch {
+                logger.error("cannot declare a wait queue; the message goes back to its queue", metadata: ["error": "\(error)"])
+                return .requeue
+            }
+            properties.headers = DelayedDelivery.waitHeaders(headers, milliseconds: step)
+            exchange = delays.waitExchange
+        } else {
+            headers["warren-wait"] = nil
+            properties.headers = headers
+            exchange = delays.delayedExchange
+        }
+        return await publishConfirmed(delivery.body, exchange: exchange, routingKey: queue.name, properties: properties, io: io)
+    }
+
+    private func ensureWaitQueue(milliseconds ms: Int, io: AMQPConnectionThread) async throws(AMQPError) {
+        // Redeclaring restarts the queue's idle expiry; once a minute is plenty.
+        let fresh = declaredWaitQueues.withLock { $0[ms].map { ContinuousClock.now - $0 < .seconds(60) } ?? false }
+        if fresh { return }
+        let delays = self.delays
+        try await io.perform { connection throws(AMQPError) in
+            try delays.declareWaitQueue(milliseconds: ms, on: connection.channel(Self.publishChannel))
+        }
+        declaredWaitQueues.withLock { $0[ms] = .now }
+    }
+
+    /// Sends the message, unchanged but for the reasons, to the dead-letter queue.
+    private func deadLetter(
+        _ delivery: AMQPDelivery, reason: DeadLetterReason, errorType: String?, message: String, task: String?, attempts: Int,
+        io: AMQPConnectionThread
+    ) async -> Settlement {
+        var properties = delivery.properties
+        properties.headers = DeadLetterHeaders.adding(
+            to: properties.headers, reason: reason, errorType: errorType, message: message, task: task, queue: queue.name,
+            delivery: delivery, attempts: attempts)
+        return await publishConfirmed(
+            delivery.body, exchange: "", routingKey: configuration.deadLetterQueue, properties: properties, io: io)
+    }
+
+    /// Publishes with a broker confirm: `.ack` for the original once confirmed, else `.requeue`,
+    /// so the message is never lost between the two.
+    private func publishConfirmed(
+        _ body: [UInt8], exchange: String, routingKey: String, properties: AMQPBasicProperties, io: AMQPConnectionThread
+    ) async -> Settlement {
+        do {
+            let outcome = try await io.publish(
+                body, exchange: exchange, routingKey: routingKey, mandatory: true, properties: properties, on: Self.publishChannel)
+            if case .acked = outcome { return .ack }
+            logger.error("the broker did not take a message; it goes back to its queue", metadata: [
+                "exchange": "\(exchange)", "routing_key": "\(routingKey)", "outcome": "\(outcome)",
+            ])
+        } catch {
+            logger.error("publish failed; the message goes back to its queue", metadata: ["error": "\(error)"])
+        }
+        return .requeue
+    }
+
+    /// Sends a result to the task's `reply_to`, as Celery's rpc:// backend does (not confirmed;
+    /// a reply queue that no longer exists just drops it).
+    private func reply(_ reply: TaskReply, to task: TaskMessage, io: AMQPConnectionThread) {
+        guard let (routingKey, message) = task.replyMessage(reply) else { return }
+        io.submit { connection throws(AMQPError) in
+            try connection.channel(Self.replyChannel).publish(
+                message.body, exchange: "", routingKey: routingKey, properties: message.properties)
+        }
+    }
+}
+
+extension Duration {
+    /// Seconds with millisecond precision, e.g. `0.012s`, for logs.
+    var secondsText: String {
+        let ms = Int((seconds * 1000).rounded())
+        return "\(ms / 1000).\(String(format: "%03d", ms % 1000))s"
+    }
+}

@@ -1,0 +1,119 @@
+import AMQP
+import Foundation
+import Logging
+import Synchronization
+
+/// One consumer of one queue: the child worker loop (DESIGN section 2).
+///
+/// It owns its connection (an ``AMQP/AMQPConnectionThread``, so heartbeats and acks flow while
+/// handlers run), sets `basic.qos` to the queue's `prefetch`, consumes only its queue, runs up to
+/// `concurrency` handlers at once, and acknowledges a message only once its handler finished and
+/// its outcome is safe with the broker (acks-late, at-least-once): a reply sent, a retry or dead
+/// letter confirmed. A child that dies loses nothing: the broker redelivers what it had not acked.
+///
+/// **Stopping** is cancelling the task that runs ``run(onReady:)``: a warm shutdown. The child
+/// stops taking deliveries, lets running handlers finish and acks them, then closes its
+/// connection, which gives the prefetched messages it had not started back to the queue.
+public final class ChildWorker: Sendable {
+    /// The queue this child consumes.
+    public let queue: QueueConfig
+    let configuration: WarrenConfiguration
+    let registry: TaskRegistry
+    let logger: Logger
+    /// Which child of the queue this is (1-based), for names and logs.
+    public let slot: Int
+    let decoder: EnvelopeDecoder
+    let delays: DelayedDelivery
+    let retryPolicy: RetryPolicy
+    let declaredWaitQueues = Mutex<[Int: ContinuousClock.Instant]>([:])
+
+    static let consumeChannel: UInt16 = 1
+    /// Confirmed publishes: retries, delays, dead letters. The original is acked only after the
+    /// broker confirmed its successor.
+    static let publishChannel: UInt16 = 2
+    /// Results for `reply_to`: like Celery's rpc backend, transient and not confirmed.
+    static let replyChannel: UInt16 = 3
+
+    /// A child for `queue` of `configuration`, running the handlers of `registry`.
+    public init(queue: QueueConfig, configuration: WarrenConfiguration, registry: TaskRegistry, slot: Int = 1, logger: Logger) {
+        self.queue = queue
+        self.configuration = configuration
+        self.registry = registry
+        self.slot = slot
+        var logger = logger
+        logger[metadataKey: "queue"] = "\(queue.name)"
+        logger[metadataKey: "child"] = "\(slot)"
+        self.logger = logger
+        self.decoder = EnvelopeDecoder(maxBodySize: Int(configuration.maxMessageSize.bytes))
+        self.delays = DelayedDelivery(exchange: configuration.exchange)
+        self.retryPolicy = configuration.retryPolicy(for: queue)
+    }
+
+    /// Connects, consumes, and runs tasks until the surrounding task is cancelled (a warm
+    /// shutdown, after which it returns) or the connection fails (it throws).
+    /// - Parameter onReady: Called once the consumer is registered with the broker.
+    public func run(onReady: @Sendable () -> Void = {}) async throws {
+        let connectionName = "\(ProcessInfo.processInfo.processName) \(queue.name)#\(slot) pid \(getpid())"
+        let io = try await AMQPConnectionThread(
+            configuration.broker.connectionConfiguration(name: connectionName), name: "amqp-\(queue.name)")
+        let (name, prefetch) = (queue.name, UInt16(clamping: queue.prefetch))
+        do {
+            try await io.perform { connection throws(AMQPError) in
+                let channel = try connection.openChannel(Self.consumeChannel)
+                try channel.setPrefetch(prefetch)
+                _ = try connection.openChannel(Self.publishChannel)
+                _ = try connection.openChannel(Self.replyChannel)
+                try channel.consume(queue: name, consumerTag: connectionName)
+            }
+        } catch {
+            await io.close()
+            throw error
+        }
+        logger.info("consuming", metadata: ["prefetch": "\(prefetch)", "concurrency": "\(queue.concurrency)"])
+        onReady()
+
+        let tracker = DeliveryTracker()
+        let slots = AsyncSlots(queue.concurrency)
+        let inFlight = InFlight()
+        var failure: (any Error)?
+        // Ends when this task is cancelled (warm shutdown) or the connection dies.
+        loop: for await event in io.events {
+            switch event {
+            case .delivery(let delivery):
+                tracker.received(delivery.deliveryTag)
+                inFlight.enter()
+                // Unstructured: a warm shutdown cancels the loop, not the running handlers.
+                Task {
+                    await self.process(delivery, io: io, tracker: tracker, slots: slots)
+                    inFlight.leave()
+                }
+            case .consumerCancelled:
+                failure = WorkerError("the broker cancelled the consumer of '\(name)' (queue deleted?)")
+                break loop
+            case .channelClosed(let channel, let error) where channel == Self.consumeChannel:
+                failure = error
+                break loop
+            case .channelClosed(let channel, let error):
+                logger.warning("channel closed by the broker; reopening", metadata: ["channel": "\(channel)", "error": "\(error)"])
+                try? await io.perform { connection throws(AMQPError) in _ = try connection.openChannel(channel) }
+            default:
+                break
+            }
+        }
+        if Task.isCancelled {
+            logger.info("warm shutdown: finishing tasks in flight", metadata: ["tasks": "\(inFlight.count)"])
+        }
+        await inFlight.waitUntilIdle()
+        let died = io.failure
+        await io.close()
+        if let failure = failure ?? died { throw failure }
+        logger.info("stopped")
+    }
+}
+
+/// A failure of the worker itself (not of a task).
+public struct WorkerError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong.
+    public var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import Warren
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// The demo tasks of DESIGN section 7, used by the README, the tests and the benchmarks.
+enum DemoTasks {
+    struct Add: Codable, Sendable, PositionalArguments {
+        static let argumentNames = ["a", "b"]
+        var a: Int
+        var b: Int
+    }
+
+    struct Sleep: Codable, Sendable, PositionalArguments {
+        static let argumentNames = ["seconds"]
+        var seconds: Double
+    }
+
+    struct Fail: Codable, Sendable, PositionalArguments {
+        static let argumentNames = ["message"]
+        var message: String?
+    }
+
+    struct Flaky: Codable, Sendable, PositionalArguments {
+        static let argumentNames = ["fail_times"]
+        var fail_times: Int
+    }
+
+    struct Alloc: Codable, Sendable, PositionalArguments {
+        static let argumentNames = ["mb", "seconds"]
+        var mb: Int
+        var seconds: Double?
+    }
+
+    /// A retryable failure of `demo.flaky`.
+    struct FlakyError: Error, CustomStringConvertible {
+        var attempt: Int
+        var description: String { "demo.flaky failed on attempt \(attempt), as asked" }
+    }
+
+    static func register(on worker: Worker) {
+        worker.register("demo.noop") { (_: TaskContext) -> JSONValue in .null }
+
+        worker.register("demo.add") { (job: Add, _: TaskContext) in job.a + job.b }
+
+        worker.register("demo.echo") { (kwargs: JSONObject, _: TaskContext) in kwargs }
+
+        worker.register("demo.sleep") { (job: Sleep, _: TaskContext) in
+            try await Task.sleep(for: .milliseconds(Int(job.seconds * 1000)))  // cancellable: honours the time limit
+            return job.seconds
+        }
+
+        worker.register("demo.fail") { (job: Fail, _: TaskContext) -> JSONValue in
+            throw TaskError.fail(job.message ?? "demo.fail failed, as asked")
+        }
+
+        worker.register("demo.flaky") { (job: Flaky, ctx: TaskContext) in
+            if ctx.attempt <= job.fail_times { throw FlakyError(attempt: ctx.attempt) }
+            return ctx.attempt
+        }
+
+        worker.register("demo.alloc") { (job: Alloc, _: TaskContext) in
+            let bytes = job.mb << 20
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: 4096)
+            defer { buffer.deallocate() }
+            // Touch every page so the memory is really resident.
+            for offset in stride(from: 0, to: bytes, by: 4096) { buffer[offset] = 1 }
+            if let seconds = job.seconds, seconds > 0 { try await Task.sleep(for: .milliseconds(Int(seconds * 1000))) }
+            return job.mb
+        }
+
+        worker.register("demo.crash") { (_: TaskContext) -> JSONValue in
+            // A segfault, as a buggy native library would cause.
+            signal(SIGSEGV, SIG_DFL)
+            raise(SIGSEGV)
+            return .null
+        }
+    }
+}
