@@ -39,6 +39,8 @@ let package = Package(
         .executableTarget(name: "AMQPBench", dependencies: ["AMQP"], path: "bench/swift"),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
         .testTarget(name: "WarrenTests", dependencies: ["Warren"]),
+        // Against a real broker and the real warren-demo binary (built with the tests).
+        .testTarget(name: "WarrenIntegrationTests", dependencies: ["Warren", "AMQP"]),
     ],
     swiftLanguageModes: [.v6]
 )

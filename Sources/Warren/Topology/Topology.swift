@@ -42,7 +42,7 @@ public struct Topology: Sendable {
             c.exchange, type: "topic", durable: true, arguments: ["alternate-exchange": .string(alternateExchange)])
         try channel.declareQueue(c.deadLetterQueue, durable: true)
         for queue in c.queues {
-            try channel.declareQueue(queue.name, durable: true, arguments: Self.arguments(for: queue))
+            try channel.declareQueue(queue.name, durable: true, arguments: Self.arguments(for: queue, deadLetterQueue: c.deadLetterQueue))
         }
         try DelayedDelivery(exchange: c.exchange).declare(on: channel, queues: c.queues.map(\.name))
 
@@ -63,9 +63,13 @@ public struct Topology: Sendable {
         return diff
     }
 
-    /// The declaration arguments of a configured queue.
-    static func arguments(for queue: QueueConfig) -> AMQPTable {
-        var args: AMQPTable = [:]
+    /// The declaration arguments of a configured queue. What the broker itself dead-letters (a
+    /// message whose `expiration` passed while it waited, as Celery sets for `expires`) goes to
+    /// the dead-letter queue too, with RabbitMQ's `x-death` header saying why, instead of vanishing.
+    static func arguments(for queue: QueueConfig, deadLetterQueue: String) -> AMQPTable {
+        var args: AMQPTable = [
+            "x-dead-letter-exchange": "", "x-dead-letter-routing-key": .string(deadLetterQueue),
+        ]
         if queue.type == .quorum { args["x-queue-type"] = "quorum" }
         return args
     }

@@ -78,6 +78,7 @@ extension ChildWorker {
         let context = TaskContext(
             id: task.id, name: task.name, attempt: task.retries + 1, queue: queue.name, redelivered: delivery.redelivered,
             eta: task.eta, expires: task.expires, logger: log, message: task)
+        log.debug("task started", metadata: ["redelivered": "\(delivery.redelivered)"])
         let started = ContinuousClock.now
         let result = await run(handler, task, context, softLimit: task.timeLimit.soft ?? queue.timeLimit)
         let duration = ContinuousClock.now - started

@@ -1,0 +1,151 @@
+import Foundation
+import Synchronization
+import Testing
+
+/// The real `warren-demo` binary, as a user runs it.
+enum DemoBinary {
+    /// Next to the test bundle in the build folder (`swift build --build-tests` builds it too).
+    static var path: String {
+        if let p = ProcessInfo.processInfo.environment["WARREN_DEMO_BIN"] { return p }
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        return bundle.appendingPathComponent("warren-demo").path
+    }
+
+    /// Runs a verb to completion; returns exit status, stdout and stderr.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, out: String, err: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {  // blocking waits stay off the cooperative pool
+                continuation.resume(with: Result { try runBlocking(arguments, environment: environment) })
+            }
+        }
+    }
+
+    private static func runBlocking(_ arguments: [String], environment: [String: String]) throws -> (status: Int32, out: String, err: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+}
+
+/// Log lines of a process, and callers waiting for a line containing some text.
+final class LogLines: Sendable {
+    private struct State {
+        var lines: [String] = []
+        var partial = Data()
+        var waiters: [(id: Int, texts: [String], continuation: CheckedContinuation<Bool, Never>)] = []
+        var nextID = 0
+    }
+    private let state = Mutex(State())
+
+    var all: [String] { state.withLock { $0.lines } }
+
+    /// Adds raw output; wakes the waiters whose text appeared.
+    func append(_ chunk: Data) {
+        let fired = state.withLock { s -> [CheckedContinuation<Bool, Never>] in
+            s.partial.append(chunk)
+            var new: [String] = []
+            while let nl = s.partial.firstIndex(of: 0x0A) {
+                new.append(String(decoding: s.partial[s.partial.startIndex..<nl], as: UTF8.self))
+                s.partial.removeSubrange(s.partial.startIndex...nl)
+            }
+            s.lines.append(contentsOf: new)
+            var fired: [CheckedContinuation<Bool, Never>] = []
+            s.waiters.removeAll { w in
+                guard new.contains(where: { line in w.texts.allSatisfy(line.contains) }) else { return false }
+                fired.append(w.continuation)
+                return true
+            }
+            return fired
+        }
+        fired.forEach { $0.resume(returning: true) }
+    }
+
+    /// Waits until a line contains all of `texts` (one already seen counts); `false` after `timeout`.
+    func wait(for texts: [String], timeout: Duration) async -> Bool {
+        let id = state.withLock { s -> Int in
+            s.nextID += 1
+            return s.nextID
+        }
+        let timer = Task { [self] in
+            try? await Task.sleep(for: timeout)
+            let w = state.withLock { s -> CheckedContinuation<Bool, Never>? in
+                guard let i = s.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return s.waiters.remove(at: i).continuation
+            }
+            w?.resume(returning: false)
+        }
+        defer { timer.cancel() }
+        return await withCheckedContinuation { continuation in
+            let seen = state.withLock { s -> Bool in
+                if s.lines.contains(where: { line in texts.allSatisfy(line.contains) }) { return true }
+                s.waiters.append((id, texts, continuation))
+                return false
+            }
+            if seen { continuation.resume(returning: true) }
+        }
+    }
+}
+
+/// `warren-demo run` in the background, with its log lines as they come.
+final class DemoWorker: Sendable {
+    private let process: Process
+    let logs = LogLines()
+
+    /// Starts the worker with `config` and waits until every child consumes.
+    init(config path: String, environment: [String: String] = [:]) async throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: DemoBinary.path)
+        process.arguments = ["run", "--config", path]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = FileHandle.nullDevice
+        pipe.fileHandleForReading.readabilityHandler = { [logs] handle in
+            let chunk = handle.availableData
+            if chunk.isEmpty { handle.readabilityHandler = nil } else { logs.append(chunk) }
+        }
+        try process.run()
+        try await waitForLog("ready: every child is consuming", timeout: .seconds(30))
+    }
+
+    /// Every log line so far.
+    var log: [String] { logs.all }
+
+    /// Waits until a log line contains all of `texts`, or throws after `timeout` with the log's tail.
+    func waitForLog(_ texts: String..., timeout: Duration) async throws {
+        guard await logs.wait(for: texts, timeout: timeout) else {
+            throw WorkerTestError("no log line containing \(texts) within \(timeout); log:\n" + log.suffix(30).joined(separator: "\n"))
+        }
+    }
+
+    /// Log lines that mention `text` (a task id, say).
+    func lines(containing text: String) -> [String] { log.filter { $0.contains(text) } }
+
+    /// Sends SIGTERM and returns the exit status after the warm shutdown.
+    func stop() async -> Int32 {
+        guard process.isRunning else { return process.terminationStatus }
+        process.terminate()
+        return await withCheckedContinuation { c in
+            DispatchQueue.global().async { [process] in
+                process.waitUntilExit()
+                c.resume(returning: process.terminationStatus)
+            }
+        }
+    }
+
+    deinit { if process.isRunning { process.terminate() } }
+}
+
+struct WorkerTestError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
