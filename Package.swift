@@ -36,7 +36,7 @@ let package = Package(
         // The demo worker binary used by the README, the tests and the benchmarks.
         .executableTarget(name: "WarrenDemo", dependencies: ["Warren"]),
         // The Swift side of scripts/bench (the C reference lives in bench/c/).
-        .executableTarget(name: "AMQPBench", dependencies: ["AMQP"], path: "bench/swift"),
+        .executableTarget(name: "AMQPBench", dependencies: ["AMQP", "Warren"], path: "bench/swift"),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
         .testTarget(name: "WarrenTests", dependencies: ["Warren"]),
         // Against a real broker and the real warren-demo binary (built with the tests).

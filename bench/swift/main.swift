@@ -4,9 +4,13 @@
 //   AMQPBench consume HOST PORT QUEUE COUNT PREFETCH        consume COUNT messages, ack each (one thread)
 //   AMQPBench consume-thread HOST PORT QUEUE COUNT PREFETCH the same through AMQPConnectionThread:
 //        deliveries cross to an async task, acks go back through the waker (what workers do)
+//   AMQPBench prefill-tasks HOST PORT QUEUE COUNT TASK    publish COUNT Celery-v2 tasks straight to QUEUE
+//   AMQPBench drain HOST PORT QUEUE COUNT INTERVAL_MS     wait until QUEUE is empty; prints the time it took
+//        (started just before a worker, it times the worker from exec to the last task taken)
 //
 // Prints one line: "<mode> <count> <seconds> <msgs_per_s> rss_kib_start=<n> rss_kib_end=<n>".
 import AMQP
+import Warren
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
@@ -30,10 +34,11 @@ func fail(_ message: String) -> Never {
 }
 
 let args = CommandLine.arguments
-guard args.count == 7, let port = Int(args[3]), let count = Int(args[5]), let param = Int(args[6]) else {
+guard args.count == 7, let port = Int(args[3]), let count = Int(args[5]) else {
     fail("usage: AMQPBench publish|consume|consume-thread HOST PORT QUEUE COUNT SIZE|PREFETCH")
 }
 let (mode, host, queue) = (args[1], args[2], args[4])
+let param = Int(args[6]) ?? 0
 var configuration = AMQPConnection.Configuration()
 configuration.host = host
 configuration.port = port
@@ -76,6 +81,32 @@ do {
         }
         report(start, rssStart)
         try channel.close()
+        connection.close()
+    case "prefill-tasks":
+        let connection = try AMQPConnection(configuration)
+        let channel = try connection.openChannel()
+        try channel.enableConfirms()
+        let message = TaskMessage(name: args[6], args: [], kwargs: [:]).encoded()
+        let rssStart = rssKiB()
+        let start = ContinuousClock.now
+        for i in 0..<count {
+            var properties = message.properties
+            properties.headers?["id"] = .string("bench-\(i)")
+            try channel.publish(message.body, routingKey: queue, properties: properties)
+            if i % 10_000 == 9_999 { _ = try channel.waitForConfirms(timeout: .seconds(60)) }
+        }
+        _ = try channel.waitForConfirms(timeout: .seconds(60))
+        report(start, rssStart)
+        connection.close()
+    case "drain":
+        let connection = try AMQPConnection(configuration)
+        let channel = try connection.openChannel()
+        let interval = Duration.milliseconds(param)
+        let start = ContinuousClock.now
+        while try channel.inspectQueue(queue).messageCount > 0 {
+            _ = try connection.nextEvent(timeout: interval)  // keeps heartbeats going while it waits
+        }
+        report(start, 0)
         connection.close()
     case "consume-thread":
         let io = try await AMQPConnectionThread(configuration)
