@@ -42,7 +42,7 @@ public struct Topology: Sendable {
             c.exchange, type: "topic", durable: true, arguments: ["alternate-exchange": .string(alternateExchange)])
         try channel.declareQueue(c.deadLetterQueue, durable: true)
         for queue in c.queues {
-            try channel.declareQueue(queue.name, durable: true, arguments: Self.arguments(for: queue, deadLetterQueue: c.deadLetterQueue))
+            try channel.declareQueue(queue.name, durable: true, arguments: Self.arguments(for: queue))
         }
         try DelayedDelivery(exchange: c.exchange).declare(on: channel, queues: c.queues.map(\.name))
 
@@ -63,15 +63,24 @@ public struct Topology: Sendable {
         return diff
     }
 
-    /// The declaration arguments of a configured queue. What the broker itself dead-letters (a
-    /// message whose `expiration` passed while it waited, as Celery sets for `expires`) goes to
-    /// the dead-letter queue too, with RabbitMQ's `x-death` header saying why, instead of vanishing.
-    static func arguments(for queue: QueueConfig, deadLetterQueue: String) -> AMQPTable {
-        var args: AMQPTable = [
-            "x-dead-letter-exchange": "", "x-dead-letter-routing-key": .string(deadLetterQueue),
-        ]
+    /// The declaration arguments of a configured queue: only what cannot be set otherwise.
+    ///
+    /// No `x-dead-letter-*` arguments on purpose: Celery clients that publish straight to a
+    /// queue redeclare it with no arguments, and RabbitMQ refuses a declaration whose arguments
+    /// differ (PRECONDITION_FAILED). Messages the broker itself expires while queued (Celery's
+    /// `expiration` for `expires`) reach the dead-letter queue through a policy instead, which
+    /// RabbitMQ recommends anyway and which can change without redeclaring: see ``deadLetterPolicyCommand``.
+    static func arguments(for queue: QueueConfig) -> AMQPTable {
+        var args: AMQPTable = [:]
         if queue.type == .quorum { args["x-queue-type"] = "quorum" }
         return args
+    }
+
+    /// The `rabbitmqctl` command that makes the broker dead-letter what expires in the work queues.
+    public var deadLetterPolicyCommand: String {
+        let names = configuration.queues.map { NSRegularExpression.escapedPattern(for: $0.name) }.joined(separator: "|")
+        return "rabbitmqctl set_policy --apply-to queues warren-dead-letter '^(\(names))$' "
+            + "'{\"dead-letter-exchange\":\"\",\"dead-letter-routing-key\":\"\(configuration.deadLetterQueue)\"}'"
     }
 
     private func declareRecordQueue(on channel: AMQPChannel) throws(AMQPError) {
