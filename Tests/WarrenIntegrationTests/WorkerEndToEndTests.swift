@@ -211,3 +211,27 @@ struct TopologyTests {
         await broker.close()
     }
 }
+
+@Suite("Throughput correctness", .enabled(if: IntegrationBroker.available, IntegrationBroker.skipReason))
+struct ThroughputCorrectnessTests {
+    @Test("3,000 tasks through one child running 4 at a time: every ack accepted, no channel error, queue empty")
+    func manyTasksConcurrently() async throws {
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        var yaml = try String(contentsOfFile: setup.path, encoding: .utf8)
+        yaml = yaml.replacingOccurrences(of: "    children: 2\n    prefetch: 8", with: "    children: 1\n    prefetch: 50\n    concurrency: 4")
+        try yaml.write(toFile: setup.path, atomically: true, encoding: .utf8)
+        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let broker = try await BrokerIO.open()
+        try await broker.declare(try setup.configuration(), tasks: ["demo.noop"])
+        for _ in 0..<3000 { try await publisher.publish(TaskMessage(name: "demo.noop")) }
+        let worker = try await DemoWorker(config: setup.path)
+        // The last task sends a reply: once it is back, every earlier one has run (FIFO, one consumer).
+        #expect(try await publisher.call(TaskMessage(name: "demo.noop"), timeout: .seconds(60)) == .null)
+        #expect(await worker.stop() == 0)
+        #expect(!worker.log.contains { $0.contains("child failed") || $0.contains("unknown delivery tag") })
+        #expect(try await broker.depth(setup.queue("latency")) == 0)
+        await broker.close()
+        await publisher.close()
+    }
+}

@@ -85,6 +85,7 @@ do {
     case "prefill-tasks":
         let connection = try AMQPConnection(configuration)
         let channel = try connection.openChannel()
+        try channel.declareQueue(queue, durable: true)
         try channel.enableConfirms()
         let message = TaskMessage(name: args[6], args: [], kwargs: [:]).encoded()
         let rssStart = rssKiB()

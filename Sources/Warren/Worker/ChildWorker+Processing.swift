@@ -24,10 +24,11 @@ extension ChildWorker {
     /// becomes a retry, a dead letter or (when even that cannot be published) a requeue.
     func process(_ delivery: AMQPDelivery, io: AMQPConnectionThread, tracker: DeliveryTracker, slots: AsyncSlots) async {
         let settlement = await outcome(of: delivery, io: io, slots: slots)
-        let multiple = tracker.settle(delivery.deliveryTag)
-        switch settlement {
-        case .ack: io.ack(delivery, multiple: multiple)
-        case .requeue: io.nack(delivery, requeue: true)
+        tracker.settle(delivery.deliveryTag) { multiple in
+            switch settlement {
+            case .ack: io.ack(delivery, multiple: multiple)
+            case .requeue: io.nack(delivery, requeue: true)
+            }
         }
     }
 

@@ -12,11 +12,14 @@ final class DeliveryTracker: Sendable {
 
     func received(_ tag: UInt64) { _ = outstanding.withLock { $0.insert(tag) } }
 
-    /// Marks `tag` settled; returns whether an ack of it may be sent as `multiple`.
-    func settle(_ tag: UInt64) -> Bool {
+    /// Marks `tag` settled and calls `send` with whether its ack may be `multiple`, under the
+    /// lock: the acks must reach the connection thread in the order they were decided, or a
+    /// `multiple` ack of a later tag could overtake an earlier one's own ack, which the broker
+    /// would then refuse (PRECONDITION_FAILED - unknown delivery tag) by closing the channel.
+    func settle(_ tag: UInt64, send: (_ multiple: Bool) -> Void) {
         outstanding.withLock { set in
             set.remove(tag)
-            return !set.contains { $0 < tag }
+            send(!set.contains { $0 < tag })
         }
     }
 
