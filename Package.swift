@@ -21,6 +21,8 @@ let package = Package(
             pkgConfig: "librabbitmq",
             providers: [.apt(["librabbitmq-dev"])]
         ),
+        // glibc bits Swift cannot call or must not do itself: posix_spawn attributes, prctl.
+        .target(name: "CWarrenSystem"),
         // A thin, safe Swift wrapper over librabbitmq. Knows nothing about tasks.
         .target(name: "AMQP", dependencies: ["CRabbitMQ"]),
         // The runtime: config, routing, envelope, registry, worker loop, CLI.
@@ -28,6 +30,7 @@ let package = Package(
             name: "Warren",
             dependencies: [
                 "AMQP",
+                "CWarrenSystem",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `run`: the worker in the foreground, what systemd starts.
 struct RunCommand: AsyncParsableCommand {
@@ -10,12 +11,16 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try options.load()
         let logger = LogSetup.bootstrap(config.log)
-        let worker = CLIContext.worker
+        let path = options.config ?? ConfigLoader.defaultPath(environment: ProcessInfo.processInfo.environment)
+        let supervisor = await Supervisor(configuration: config, configPath: path, registry: CLIContext.worker.registry, logger: logger)
+        let status: Int32
         do {
-            try await WorkerRuntime(configuration: config, registry: worker.registry, logger: logger).run()
+            status = try await supervisor.run()
         } catch {
             logger.critical("cannot run", metadata: ["error": "\(error)"])
             throw ExitCode.failure
         }
+        logger.info("stopped")
+        if status != 0 { throw ExitCode(status) }
     }
 }

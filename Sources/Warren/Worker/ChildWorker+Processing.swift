@@ -23,25 +23,47 @@ extension ChildWorker {
     /// Runs one delivery to its end and settles it with the broker. Never throws: every failure
     /// becomes a retry, a dead letter or (when even that cannot be published) a requeue.
     func process(_ delivery: AMQPDelivery, io: AMQPConnectionThread, tracker: DeliveryTracker, slots: AsyncSlots) async {
-        let settlement = await outcome(of: delivery, io: io, slots: slots)
+        let (settlement, taskID) = await outcome(of: delivery, io: io, slots: slots)
         tracker.settle(delivery.deliveryTag) { multiple in
             switch settlement {
             case .ack: io.ack(delivery, multiple: multiple)
             case .requeue: io.nack(delivery, requeue: true)
             }
         }
+        if let taskID {
+            hooks.taskFinished(taskID, settlement == .ack ? "settled" : "requeued")
+            taskFinished()
+        }
     }
 
-    private func outcome(of delivery: AMQPDelivery, io: AMQPConnectionThread, slots: AsyncSlots) async -> Settlement {
+    /// How the delivery ends, and the task id when a handler ran.
+    private func outcome(of delivery: AMQPDelivery, io: AMQPConnectionThread, slots: AsyncSlots) async -> (Settlement, String?) {
+        if stopping.withLock({ $0 }) { return (.requeue, nil) }  // stopping: prefetched tasks go back
         let task: TaskMessage
         do {
             task = try decoder.decode(delivery: delivery)
         } catch {
             let name = delivery.properties.headers?["task"]?.stringValue ?? delivery.routingKey
             logger.error("malformed message dead-lettered", metadata: ["task.name": "\(name)", "error": "\(error.message)"])
-            return await deadLetter(
-                delivery, reason: .malformed, errorType: "EnvelopeError", message: error.message, task: name, attempts: 0, io: io)
+            return (await deadLetter(
+                delivery, reason: .malformed, errorType: "EnvelopeError", message: error.message, task: name, attempts: 0, io: io), nil)
         }
+        if delivery.redelivered, let deaths = hooks.deaths(task.id), deaths.count >= poisonThreshold {
+            let reason: DeadLetterReason = deaths.reason == DeadLetterReason.timeLimit.rawValue ? .timeLimit : .poison
+            let text = "the task was running when its worker process died \(deaths.count) times"
+                + (reason == .timeLimit ? " (killed at the hard time limit)" : " (crashed)")
+            logger.error("poison task dead-lettered", metadata: ["task.id": "\(task.id)", "task.name": "\(task.name)", "deaths": "\(deaths.count)"])
+            reply(.failure(CeleryException(type: "WorkerLostError", module: "billiard.exceptions", message: text), for: task), to: task, io: io)
+            return (await deadLetter(
+                delivery, reason: reason, errorType: "WorkerLostError", message: text, task: task.name, attempts: task.retries + 1,
+                io: io), nil)
+        }
+        let (settlement, ran) = await run(delivery, task: task, io: io, slots: slots)
+        return (settlement, ran ? task.id : nil)
+    }
+
+    /// Runs a decoded task (or sends it on: unknown, expired, not due yet). `true` when its handler ran.
+    private func run(_ delivery: AMQPDelivery, task: TaskMessage, io: AMQPConnectionThread, slots: AsyncSlots) async -> (Settlement, Bool) {
         var log = logger
         log[metadataKey: "task.id"] = "\(task.id)"
         log[metadataKey: "task.name"] = "\(task.name)"
@@ -51,9 +73,9 @@ extension ChildWorker {
             let text = "no task named '\(task.name)' is registered in this worker"
             log.error("unknown task dead-lettered")
             reply(.failure(CeleryException(type: "NotRegistered", module: "celery.exceptions", message: task.name), for: task), to: task, io: io)
-            return await deadLetter(
+            return (await deadLetter(
                 delivery, reason: .unknownTask, errorType: "NotRegistered", message: text, task: task.name,
-                attempts: task.retries, io: io)
+                attempts: task.retries, io: io), false)
         }
         if let expires = task.expires, expires < Date() {
             log.warning("expired task dead-lettered", metadata: ["expires": "\(CeleryTime.format(expires))"])
@@ -61,27 +83,32 @@ extension ChildWorker {
             var reply = TaskReply.failure(revoked, for: task)
             reply.state = .revoked
             self.reply(reply, to: task, io: io)
-            return await deadLetter(
+            return (await deadLetter(
                 delivery, reason: .expired, errorType: "TaskRevokedError",
                 message: "the task expired at \(CeleryTime.format(expires)) before it could run", task: task.name,
-                attempts: task.retries, io: io)
+                attempts: task.retries, io: io), false)
         }
         if let eta = task.eta {
             let wait = eta.timeIntervalSinceNow
             if wait * 1000 >= Double(DelayedDelivery.smallestStep) {
-                return await sendToWait(delivery, task: task, until: eta, io: io, log: log)
+                return (await sendToWait(delivery, task: task, until: eta, io: io, log: log), false)
             }
             if wait > 0 { try? await Task.sleep(for: .seconds(wait)) }  // under 100 ms: cheaper than a round trip
         }
 
         await slots.acquire()
         defer { slots.release() }
+        // Stopping while this waited for a slot: it goes back to the queue, not run.
+        if stopping.withLock({ $0 }) { return (.requeue, false) }
         let context = TaskContext(
             id: task.id, name: task.name, attempt: task.retries + 1, queue: queue.name, redelivered: delivery.redelivered,
             eta: task.eta, expires: task.expires, logger: log, message: task)
+        let softLimit = task.timeLimit.soft ?? queue.timeLimit
+        let hardLimit = task.timeLimit.hard ?? softLimit.map { $0 + hardTimeLimitGrace }
+        hooks.taskStarted(task, hardLimit.map { Date().addingTimeInterval($0.seconds) })
         log.debug("task started", metadata: ["redelivered": "\(delivery.redelivered)"])
         let started = ContinuousClock.now
-        let result = await run(handler, task, context, softLimit: task.timeLimit.soft ?? queue.timeLimit)
+        let result = await run(handler, task, context, softLimit: softLimit)
         let duration = ContinuousClock.now - started
         log[metadataKey: "duration"] = "\(duration.secondsText)"
 
@@ -89,9 +116,9 @@ extension ChildWorker {
         case .success(let value):
             log.info("task succeeded")
             reply(.success(value, for: task), to: task, io: io)
-            return .ack
+            return (.ack, true)
         case .failure(let error):
-            return await failed(delivery, task: task, error: error, io: io, log: log)
+            return (await failed(delivery, task: task, error: error, io: io, log: log), true)
         }
     }
 

@@ -2,6 +2,7 @@ import AMQP
 import Foundation
 import Logging
 import Synchronization
+import CWarrenSystem
 
 /// One consumer of one queue: the child worker loop (DESIGN section 2).
 ///
@@ -26,6 +27,12 @@ public final class ChildWorker: Sendable {
     let delays: DelayedDelivery
     let retryPolicy: RetryPolicy
     let declaredWaitQueues = Mutex<[Int: ContinuousClock.Instant]>([:])
+    let hooks: ChildHooks
+    /// The consume loop, to stop it from inside (recycling).
+    private let loopTask = Mutex<Task<(any Error)?, Never>?>(nil)
+    /// Set once the child stops taking tasks: prefetched ones that have not started go back.
+    let stopping = Mutex(false)
+    private let tasksDone = Mutex(0)
 
     static let consumeChannel: UInt16 = 1
     /// Confirmed publishes: retries, delays, dead letters. The original is acked only after the
@@ -35,7 +42,12 @@ public final class ChildWorker: Sendable {
     static let replyChannel: UInt16 = 3
 
     /// A child for `queue` of `configuration`, running the handlers of `registry`.
-    public init(queue: QueueConfig, configuration: WarrenConfiguration, registry: TaskRegistry, slot: Int = 1, logger: Logger) {
+    public convenience init(queue: QueueConfig, configuration: WarrenConfiguration, registry: TaskRegistry, slot: Int = 1, logger: Logger) {
+        self.init(queue: queue, configuration: configuration, registry: registry, slot: slot, logger: logger, hooks: ChildHooks())
+    }
+
+    init(queue: QueueConfig, configuration: WarrenConfiguration, registry: TaskRegistry, slot: Int, logger: Logger, hooks: ChildHooks) {
+        self.hooks = hooks
         self.queue = queue
         self.configuration = configuration
         self.registry = registry
@@ -75,32 +87,37 @@ public final class ChildWorker: Sendable {
         let tracker = DeliveryTracker()
         let slots = AsyncSlots(queue.concurrency)
         let inFlight = InFlight()
-        var failure: (any Error)?
-        // Ends when this task is cancelled (warm shutdown) or the connection dies.
-        loop: for await event in io.events {
-            switch event {
-            case .delivery(let delivery):
-                tracker.received(delivery.deliveryTag)
-                inFlight.enter()
-                // Unstructured: a warm shutdown cancels the loop, not the running handlers.
-                Task {
-                    await self.process(delivery, io: io, tracker: tracker, slots: slots)
-                    inFlight.leave()
+        let logger = self.logger
+        // The loop ends when it is cancelled (a warm shutdown, from outside or from
+        // ``recycle(_:)``) or when the connection dies.
+        let loop = Task { () -> (any Error)? in
+            for await event in io.events {
+                switch event {
+                case .delivery(let delivery):
+                    tracker.received(delivery.deliveryTag)
+                    inFlight.enter()
+                    // Unstructured: a warm shutdown cancels the loop, not the running handlers.
+                    Task {
+                        await self.process(delivery, io: io, tracker: tracker, slots: slots)
+                        inFlight.leave()
+                    }
+                case .consumerCancelled:
+                    return WorkerError("the broker cancelled the consumer of '\(name)' (queue deleted?)")
+                case .channelClosed(let channel, let error) where channel == Self.consumeChannel:
+                    return error
+                case .channelClosed(let channel, let error):
+                    logger.warning("channel closed by the broker; reopening", metadata: ["channel": "\(channel)", "error": "\(error)"])
+                    try? await io.perform { connection throws(AMQPError) in _ = try connection.openChannel(channel) }
+                default:
+                    break
                 }
-            case .consumerCancelled:
-                failure = WorkerError("the broker cancelled the consumer of '\(name)' (queue deleted?)")
-                break loop
-            case .channelClosed(let channel, let error) where channel == Self.consumeChannel:
-                failure = error
-                break loop
-            case .channelClosed(let channel, let error):
-                logger.warning("channel closed by the broker; reopening", metadata: ["channel": "\(channel)", "error": "\(error)"])
-                try? await io.perform { connection throws(AMQPError) in _ = try connection.openChannel(channel) }
-            default:
-                break
             }
+            return nil
         }
-        if Task.isCancelled {
+        loopTask.withLock { $0 = loop }
+        let failure = await withTaskCancellationHandler { await loop.value } onCancel: { loop.cancel() }
+        stopping.withLock { $0 = true }
+        if loop.isCancelled {
             logger.info("warm shutdown: finishing tasks in flight", metadata: ["tasks": "\(inFlight.count)"])
         }
         await inFlight.waitUntilIdle()
@@ -109,6 +126,51 @@ public final class ChildWorker: Sendable {
         if let failure = failure ?? died { throw failure }
         logger.info("stopped")
     }
+}
+
+extension ChildWorker {
+    /// Stops taking tasks so the child can be replaced; running ones finish first.
+    func recycle(_ reason: String) {
+        let first = stopping.withLock { stopping -> Bool in
+            defer { stopping = true }
+            return !stopping
+        }
+        guard first else { return }
+        logger.info("recycling the child", metadata: ["reason": "\(reason)"])
+        hooks.recycling(reason)
+        loopTask.withLock { $0?.cancel() }
+    }
+
+    /// Counts a finished task and recycles the child when a limit says so.
+    func taskFinished() {
+        let done = tasksDone.withLock { n -> Int in
+            n += 1
+            return n
+        }
+        if let max = queue.maxTasksPerChild, done >= max {
+            recycle("max-tasks")
+        } else if let limit = queue.maxMemory, let rss = residentBytes(), rss > limit.bytes {
+            recycle("max-memory")
+        }
+    }
+}
+
+/// What a child tells its supervisor and learns from it. All no-ops for a child running alone.
+struct ChildHooks: Sendable {
+    /// A handler started; the supervisor kills the child past `hardDeadline`.
+    var taskStarted: @Sendable (_ task: TaskMessage, _ hardDeadline: Date?) -> Void = { _, _ in }
+    /// A task ended and was settled.
+    var taskFinished: @Sendable (_ id: String, _ outcome: String) -> Void = { _, _ in }
+    /// The child is stopping to be replaced.
+    var recycling: @Sendable (_ reason: String) -> Void = { _ in }
+    /// How often this task was running in a child that died.
+    var deaths: @Sendable (_ id: String) -> TaskDeaths? = { _ in nil }
+}
+
+/// This process's resident memory in bytes.
+func residentBytes() -> Int64? {
+    let rss = cws_resident_bytes()
+    return rss < 0 ? nil : Int64(rss)
 }
 
 /// A failure of the worker itself (not of a task).

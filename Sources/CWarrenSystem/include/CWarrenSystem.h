@@ -1,0 +1,29 @@
+#ifndef CWARRENSYSTEM_H
+#define CWARRENSYSTEM_H
+
+#include <sys/types.h>
+
+/// Spawns `path` with `argv`/`envp` for a Warren child process, with everything that must be
+/// set between fork and exec done by posix_spawn itself (never a bare fork of a multithreaded
+/// Swift process):
+/// - an empty signal mask and default dispositions for every signal (Swift's pool threads block
+///   most signals, and a child would otherwise inherit SIGTERM blocked);
+/// - its own process group, so a terminal's Ctrl-C reaches only the supervisor, which then
+///   stops the children once, warmly;
+/// - `status_fd` as fd 3 (child -> supervisor) and `control_fd` as fd 0 (supervisor -> child);
+///   every other descriptor above 3 closed.
+/// Returns the pid, or -1 with the error number in `*error`.
+pid_t cws_spawn(const char *path, char *const argv[], char *const envp[], int status_fd, int control_fd, int *error);
+
+/// Asks the kernel to send `signal` to this process when its parent dies (prctl
+/// PR_SET_PDEATHSIG). Returns 0, or -1 with errno set.
+int cws_set_parent_death_signal(int signal);
+
+/// pipe2(fds, O_CLOEXEC): a pipe whose ends do not leak into other children (pipe2 needs
+/// _GNU_SOURCE, which the Glibc module lacks). Returns 0, or -1 with errno set.
+int cws_pipe_cloexec(int fds[2]);
+
+/// Resident set size of this process in bytes (from /proc/self/statm), or -1.
+long cws_resident_bytes(void);
+
+#endif

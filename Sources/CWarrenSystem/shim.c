@@ -1,0 +1,63 @@
+#define _GNU_SOURCE
+#include "CWarrenSystem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+pid_t cws_spawn(const char *path, char *const argv[], char *const envp[], int status_fd, int control_fd, int *error) {
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_t actions;
+    sigset_t empty, all;
+    pid_t pid = -1;
+    int rc;
+
+    sigemptyset(&empty);
+    sigfillset(&all);
+    if ((rc = posix_spawnattr_init(&attr)) != 0) { *error = rc; return -1; }
+    if ((rc = posix_spawn_file_actions_init(&actions)) != 0) {
+        posix_spawnattr_destroy(&attr);
+        *error = rc;
+        return -1;
+    }
+    rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+    if (rc == 0) rc = posix_spawnattr_setsigmask(&attr, &empty);
+    if (rc == 0) rc = posix_spawnattr_setsigdefault(&attr, &all);
+    if (rc == 0) rc = posix_spawnattr_setpgroup(&attr, 0);
+    /* dup2 clears close-on-exec on the target; the sources keep theirs and vanish at exec. */
+    if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions, status_fd, 3);
+    if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions, control_fd, 0);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&actions, 4);
+#endif
+    if (rc == 0) rc = posix_spawn(&pid, path, &actions, &attr, argv, envp);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0) {
+        *error = rc;
+        return -1;
+    }
+    return pid;
+}
+
+int cws_set_parent_death_signal(int signal) {
+    return prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0);
+}
+
+long cws_resident_bytes(void) {
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return -1;
+    int n = fscanf(f, "%ld %ld", &pages, &resident);
+    fclose(f);
+    if (n != 2) return -1;
+    return resident * sysconf(_SC_PAGESIZE);
+}
+
+int cws_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC);
+}

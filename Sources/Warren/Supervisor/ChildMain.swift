@@ -1,0 +1,118 @@
+import CWarrenSystem
+import Foundation
+import Logging
+import Synchronization
+
+/// The body of a child worker process (the hidden `child` verb the supervisor re-executes).
+enum ChildMain {
+    /// The environment variable through which a child learns its supervisor's pid.
+    static let supervisorPIDVariable = "WARREN_SUPERVISOR_PID"
+
+    /// Runs one child until a warm shutdown (exit 0), a recycle (exit 0 after reporting it) or a
+    /// failure (exit 1).
+    static func run(configuration: WarrenConfiguration, queueName: String, slot: Int, registry: TaskRegistry, logger: Logger) async
+        -> Int32
+    {
+        // Die with the supervisor, even if it is SIGKILLed; then check it did not die already.
+        _ = cws_set_parent_death_signal(SIGTERM)
+        if let expected = ProcessInfo.processInfo.environment[supervisorPIDVariable].flatMap(Int32.init), getppid() != expected {
+            logger.error("the supervisor is gone; not starting")
+            return 1
+        }
+        guard let queue = configuration.queue(named: queueName) else {
+            logger.error("no such queue in the config", metadata: ["queue": "\(queueName)"])
+            return 1
+        }
+        var logger = logger
+        logger[metadataKey: "pid"] = "\(getpid())"
+
+        let reports = ReportWriter(descriptor: 3)
+        let deaths = DeathTable()
+        deaths.listen(on: FileHandle.standardInput)
+        let hooks = ChildHooks(
+            taskStarted: { task, deadline in
+                reports.send(.started(id: task.id, name: task.name, hardDeadline: deadline?.timeIntervalSince1970))
+            },
+            taskFinished: { id, outcome in reports.send(.finished(id: id, outcome: outcome)) },
+            recycling: { reason in reports.send(.recycling(reason: reason)) },
+            deaths: { deaths[$0] })
+        let child = ChildWorker(queue: queue, configuration: configuration, registry: registry, slot: slot, logger: logger, hooks: hooks)
+
+        let work = Task { try await child.run(onReady: { reports.send(.ready) }) }
+        let signals = ShutdownSignals()
+        Task {
+            await signals.first()
+            work.cancel()  // warm: stop taking tasks, finish the running ones
+            await signals.first()
+            logger.warning("second signal: stopping now; unacknowledged tasks go back to their queues")
+            exit(1)  // the connection closes with the process: the broker requeues what was not acked
+        }
+        do {
+            try await work.value
+            return 0
+        } catch {
+            logger.error("child failed", metadata: ["error": "\(error)"])
+            return 1
+        }
+    }
+}
+
+/// Writes reports to the supervisor's pipe; does nothing when the descriptor is not open (a
+/// child started by hand).
+final class ReportWriter: Sendable {
+    private let descriptor: Int32?
+    private let lock = Mutex(())
+
+    init(descriptor: Int32) {
+        self.descriptor = fcntl(descriptor, F_GETFD) >= 0 ? descriptor : nil
+    }
+
+    func send(_ report: ChildReport) {
+        guard let descriptor else { return }
+        let data = report.line
+        lock.withLock { _ in
+            data.withUnsafeBytes { raw in
+                var offset = 0
+                while offset < raw.count {
+                    let n = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { return }
+                    offset += n
+                }
+            }
+        }
+    }
+}
+
+/// The supervisor's latest word on which tasks killed children.
+final class DeathTable: Sendable {
+    private let table = Mutex<[String: TaskDeaths]>([:])
+    private let buffer = Mutex(Data())
+
+    subscript(id: String) -> TaskDeaths? { table.withLock { $0[id] } }
+
+    /// Reads notices from `handle` (the child's standard input) as they come.
+    func listen(on handle: FileHandle) {
+        handle.readabilityHandler = { [self] h in
+            let chunk = h.availableData
+            if chunk.isEmpty {
+                h.readabilityHandler = nil
+                return
+            }
+            let lines = buffer.withLock { data -> [Data] in
+                data.append(chunk)
+                var out: [Data] = []
+                while let nl = data.firstIndex(of: 0x0A) {
+                    out.append(Data(data[data.startIndex..<nl]))
+                    data.removeSubrange(data.startIndex...nl)
+                }
+                return out
+            }
+            for line in lines {
+                if let notice = try? JSONDecoder().decode(SupervisorNotice.self, from: line) {
+                    table.withLock { $0 = notice.deaths }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+import CWarrenSystem
+import Foundation
+import Synchronization
+
+/// A child worker process as the supervisor sees it: its pid, its reports, its exit.
+final class ChildProcess: Sendable {
+    /// How a child process ended.
+    enum Exit: Sendable, Equatable, CustomStringConvertible {
+        case exited(Int32)
+        case signalled(Int32)
+
+        var description: String {
+            switch self {
+            case .exited(let code): "exited with status \(code)"
+            case .signalled(let signo): "killed by signal \(signo) (\(String(cString: strsignal(signo))))"
+            }
+        }
+    }
+
+    let pid: pid_t
+    /// Reports from the child, in order; finishes when the child closes its end (exits).
+    let reports: AsyncStream<ChildReport>
+    private let control: FileHandle
+    /// Kept for the life of the child: deallocating it would close the pipe and stop the reports.
+    private let status: FileHandle
+    private let exit = OnceValue<Exit>()
+
+    /// Spawns `executable` with `argv0` and `arguments` as its argv, and `environment`.
+    /// - Throws: ``WorkerError`` when the process cannot be started.
+    init(executable: String, argv0: String, arguments: [String], environment: [String: String]) throws {
+        var statusPipe: [Int32] = [0, 0]
+        var controlPipe: [Int32] = [0, 0]
+        guard cws_pipe_cloexec(&statusPipe) == 0, cws_pipe_cloexec(&controlPipe) == 0 else {
+            throw WorkerError("cannot create pipes for a child: \(String(cString: strerror(errno)))")
+        }
+        let argv = [argv0] + arguments
+        let envp = environment.map { "\($0.key)=\($0.value)" }
+        var spawnError: Int32 = 0
+        let pid = withCStrings(argv) { cArgv in
+            withCStrings(envp) { cEnvp in
+                cws_spawn(executable, cArgv, cEnvp, statusPipe[1], controlPipe[0], &spawnError)
+            }
+        }
+        close(statusPipe[1])
+        close(controlPipe[0])
+        guard pid > 0 else {
+            close(statusPipe[0])
+            close(controlPipe[1])
+            throw WorkerError("cannot start \(executable): \(String(cString: strerror(spawnError)))")
+        }
+        self.pid = pid
+        control = FileHandle(fileDescriptor: controlPipe[1], closeOnDealloc: true)
+
+        let (stream, sink) = AsyncStream.makeStream(of: ChildReport.self)
+        reports = stream
+        let status = FileHandle(fileDescriptor: statusPipe[0], closeOnDealloc: true)
+        self.status = status
+        let buffer = Mutex(Data())
+        status.readabilityHandler = { handle in
+            let chunk = handle.availableData
+            if chunk.isEmpty {
+                handle.readabilityHandler = nil
+                sink.finish()
+                return
+            }
+            let lines = buffer.withLock { data -> [Substring] in
+                data.append(chunk)
+                var out: [Substring] = []
+                while let nl = data.firstIndex(of: 0x0A) {
+                    out.append(Substring(String(decoding: data[data.startIndex..<nl], as: UTF8.self)))
+                    data.removeSubrange(data.startIndex...nl)
+                }
+                return out
+            }
+            for line in lines { if let report = ChildReport(line: line) { sink.yield(report) } }
+        }
+
+        // A thread of its own waits for the exit: waitpid blocks.
+        let exit = self.exit
+        Thread.detachNewThread {
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            // WIFEXITED / WEXITSTATUS / WTERMSIG, which Swift does not import (macros).
+            exit.resolve((status & 0x7f) == 0 ? .exited((status >> 8) & 0xff) : .signalled(status & 0x7f))
+        }
+    }
+
+    /// Waits for the process to end.
+    func exitStatus() async -> Exit { await exit.value }
+
+    /// The exit, if the process has ended.
+    var exited: Exit? { exit.current }
+
+    /// Sends a signal (ignoring a child that already exited).
+    func signal(_ signo: Int32) { _ = kill(pid, signo) }
+
+    /// Writes a notice to the child's standard input (dropped if the child is gone).
+    func send(_ notice: SupervisorNotice) {
+        let data = notice.line
+        data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(control.fileDescriptor, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return }  // EPIPE: the child is gone
+                offset += n
+            }
+        }
+    }
+}
+
+/// Calls `body` with a NULL-terminated C array of C strings.
+private func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
+    var pointers = strings.map { strdup($0) }
+    pointers.append(nil)
+    defer { for p in pointers { free(p) } }
+    return body(pointers)
+}
+
+/// A value set once, awaited by any number of callers.
+final class OnceValue<Value: Sendable>: Sendable {
+    private let state: Mutex<(Value?, [CheckedContinuation<Value, Never>])>
+
+    /// Unset, or set already to `value`.
+    init(_ value: Value? = nil) { state = Mutex((value, [])) }
+
+    /// Sets the value (the first call wins) and wakes the waiters.
+    func resolve(_ value: Value) {
+        let waiters = state.withLock { s -> [CheckedContinuation<Value, Never>] in
+            guard s.0 == nil else { return [] }
+            s.0 = value
+            defer { s.1 = [] }
+            return s.1
+        }
+        waiters.forEach { $0.resume(returning: value) }
+    }
+
+    /// The value, once set.
+    var current: Value? { state.withLock { $0.0 } }
+
+    /// Waits for the value.
+    var value: Value {
+        get async {
+            await withCheckedContinuation { continuation in
+                let ready = state.withLock { s -> Value? in
+                    if let v = s.0 { return v }
+                    s.1.append(continuation)
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        }
+    }
+}

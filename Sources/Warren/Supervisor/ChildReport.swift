@@ -1,0 +1,52 @@
+import Foundation
+
+/// What a child process tells its supervisor: one JSON object per line on file descriptor 3.
+enum ChildReport: Codable, Sendable, Equatable {
+    /// The child's consumer is registered: it takes tasks.
+    case ready
+    /// A handler started. `hardDeadline` (seconds since 1970) is when the supervisor kills the
+    /// child if the task is still running.
+    case started(id: String, name: String, hardDeadline: Double?)
+    /// A task ended (any outcome) and was settled with the broker.
+    case finished(id: String, outcome: String)
+    /// The child is stopping to be replaced: `max-tasks` or `max-memory`.
+    case recycling(reason: String)
+
+    /// The line written to the pipe (newline included).
+    var line: Data {
+        var data = (try? JSONEncoder().encode(self)) ?? Data()
+        data.append(0x0A)
+        return data
+    }
+
+    init?(line: Substring) {
+        guard let value = try? JSONDecoder().decode(ChildReport.self, from: Data(line.utf8)) else { return nil }
+        self = value
+    }
+}
+
+/// What the supervisor tells its children: one JSON object per line on their standard input.
+struct SupervisorNotice: Codable, Sendable, Equatable {
+    /// Why tasks killed children, and how often: a redelivered task that killed children
+    /// `poisonThreshold` times is dead-lettered instead of run again.
+    var deaths: [String: TaskDeaths]
+
+    var line: Data {
+        var data = (try? JSONEncoder().encode(self)) ?? Data()
+        data.append(0x0A)
+        return data
+    }
+}
+
+/// How often a task was running in a child that died, and how it died.
+struct TaskDeaths: Codable, Sendable, Equatable {
+    var count: Int
+    /// `poison` (the child crashed) or `time-limit` (the supervisor killed it at the hard limit).
+    var reason: String
+}
+
+/// Deliveries of one task that may kill a child before Warren stops redelivering it.
+let poisonThreshold = 3
+
+/// Time a handler gets past its soft time limit (cancellation) before its child is killed.
+let hardTimeLimitGrace = Duration.seconds(5)

@@ -1,0 +1,299 @@
+import AMQP
+import Foundation
+import Logging
+
+/// The `run` verb: starts `children` worker processes per queue by re-executing this binary,
+/// and keeps them right (DESIGN section 2).
+///
+/// - A child that exits unexpectedly is replaced, waiting longer each time it keeps dying
+///   (1 s doubling to 30 s; reset once it ran a minute). The exit status or signal is logged.
+/// - A child that recycles itself (`max_tasks_per_child`, `max_memory`) is replaced at once.
+/// - A task running past its hard time limit gets its child killed (SIGKILL).
+/// - A task that was running whenever a child died is counted; once it killed
+///   ``poisonThreshold`` children, the children dead-letter it (`poison`, or `time-limit` when
+///   the kills were the hard limit's) instead of running it again.
+/// - SIGTERM or SIGINT: warm shutdown (children finish their running tasks, give back the
+///   rest, exit); a second signal, or `shutdown_timeout`, makes them stop at once (their
+///   unacknowledged messages go back to the broker). Exit status 0.
+/// - SIGHUP: reload. The new config is validated first (a bad one is logged and the old one
+///   kept), the topology rebound, then children are replaced one by one, each new one
+///   consuming before its predecessor stops, so no work is dropped.
+///
+/// Children are started from the main thread: the kernel's parent-death signal, which stops
+/// children when the supervisor dies (even by SIGKILL), follows the *thread* that spawned them.
+@MainActor
+final class Supervisor {
+    private struct SlotKey: Hashable, CustomStringConvertible {
+        var queue: String
+        var slot: Int
+        var description: String { "\(queue)#\(slot)" }
+    }
+
+    private final class Slot {
+        var child: ChildProcess?
+        var ready = OnceValue<Bool>()
+        var isReady = false
+        var inFlight: [String: Double?] = [:]
+        var recycling: String?
+        var killedAtHardLimit = false
+        var startedAt = ContinuousClock.now
+        var backoff = Duration.seconds(1)
+        var tasks = 0
+    }
+
+    private var configuration: WarrenConfiguration
+    private let configPath: String
+    private let registry: TaskRegistry
+    private let logger: Logger
+    private let executable: String
+    private var slots: [SlotKey: Slot] = [:]
+    private var deaths: [String: TaskDeaths] = [:]
+    private var shuttingDown = false
+    private var reloading = false
+    private var announcedReady = false
+    private let finished = OnceValue<Int32>()
+
+    init(configuration: WarrenConfiguration, configPath: String, registry: TaskRegistry, logger: Logger) {
+        self.configuration = configuration
+        self.configPath = configPath
+        self.registry = registry
+        self.logger = logger
+        // /proc/self/exe is this very binary, however it was started (PATH, symlink, relative).
+        executable = "/proc/self/exe"
+    }
+
+    /// Declares the topology, starts the children, and runs until a shutdown completes.
+    /// - Returns: The exit status (0 after a warm shutdown).
+    func run() async throws -> Int32 {
+        logger.info("starting", metadata: [
+            "broker": "\(configuration.broker)", "tasks": "\(registry.names.count)", "pid": "\(getpid())",
+        ])
+        try await Topology.declare(configuration: configuration, taskNames: registry.names, logger: logger)
+        for queue in configuration.queues {
+            for n in 1...queue.children { launch(SlotKey(queue: queue.name, slot: n)) }
+        }
+        let stop = ShutdownSignals()
+        Task {
+            await stop.first()
+            self.shutdown()
+            await stop.first()
+            self.stopNow(reason: "second signal")
+        }
+        let hangups = ShutdownSignals([SIGHUP])
+        Task {
+            while await hangups.first() != nil { await self.reload() }
+        }
+        Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(200))
+                self.enforceHardLimits()
+            }
+        }
+        return await finished.value
+    }
+
+    // MARK: - Children
+
+    private var childEnvironment: [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env[ChildMain.supervisorPIDVariable] = "\(getpid())"
+        // Only the supervisor speaks to systemd.
+        for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID"] { env[key] = nil }
+        return env
+    }
+
+    /// Starts the child of `key` (into a fresh slot when `replacing`, so the old child's exit
+    /// is not taken for this one's).
+    @discardableResult
+    private func launch(_ key: SlotKey, replacing: Bool = false) -> Slot? {
+        let slot = (replacing ? nil : slots[key]) ?? Slot()
+        slots[key] = slot
+        let child: ChildProcess
+        do {
+            child = try ChildProcess(
+                executable: executable, argv0: CommandLine.arguments.first ?? "warren",
+                arguments: ["child", "--config", configPath, "--queue", key.queue, "--slot", "\(key.slot)"],
+                environment: childEnvironment)
+        } catch {
+            logger.error("cannot start a child", metadata: ["child": "\(key)", "error": "\(error)"])
+            scheduleRestart(key, slot)
+            return nil
+        }
+        slot.child = child
+        slot.ready = OnceValue()
+        slot.isReady = false
+        slot.inFlight = [:]
+        slot.recycling = nil
+        slot.killedAtHardLimit = false
+        slot.startedAt = .now
+        logger.info("child started", metadata: ["child": "\(key)", "child.pid": "\(child.pid)"])
+        child.send(SupervisorNotice(deaths: deaths))
+        Task {
+            for await report in child.reports { self.handle(report, from: child, key: key, slot: slot) }
+            let exit = await child.exitStatus()
+            self.exited(child, exit, key: key, slot: slot)
+        }
+        return slot
+    }
+
+    private func handle(_ report: ChildReport, from child: ChildProcess, key: SlotKey, slot: Slot) {
+        guard slot.child === child else { return }
+        switch report {
+        case .ready:
+            slot.isReady = true
+            slot.ready.resolve(true)
+            logger.debug("child consuming", metadata: ["child": "\(key)", "child.pid": "\(child.pid)"])
+            if !announcedReady && !shuttingDown && slots.values.allSatisfy(\.isReady) {
+                announcedReady = true
+                logger.info("ready: every child is consuming", metadata: ["children": "\(slots.count)"])
+            }
+        case .started(let id, _, let deadline):
+            slot.inFlight[id] = deadline
+        case .finished(let id, _):
+            slot.inFlight[id] = nil
+            slot.tasks += 1
+        case .recycling(let reason):
+            slot.recycling = reason
+        }
+    }
+
+    private func exited(_ child: ChildProcess, _ exit: ChildProcess.Exit, key: SlotKey, slot: Slot) {
+        let current = slots[key] === slot && slot.child === child
+        slot.ready.resolve(false)  // for a reload waiting on a child that never got ready
+        let clean = exit == .exited(0)
+        if !clean, !slot.inFlight.isEmpty {
+            let reason = slot.killedAtHardLimit ? DeadLetterReason.timeLimit.rawValue : DeadLetterReason.poison.rawValue
+            for id in slot.inFlight.keys {
+                deaths[id, default: TaskDeaths(count: 0, reason: reason)].count += 1
+                deaths[id]?.reason = reason
+            }
+            broadcastDeaths()
+        }
+        var metadata: Logger.Metadata = ["child": "\(key)", "child.pid": "\(child.pid)", "exit": "\(exit)"]
+        if !slot.inFlight.isEmpty { metadata["tasks.running"] = "\(slot.inFlight.keys.sorted().joined(separator: ","))" }
+        if !current || shuttingDown {
+            logger.info("child stopped", metadata: metadata)
+            if current { slot.child = nil }
+            if shuttingDown && slots.values.allSatisfy({ $0.child == nil }) { finished.resolve(0) }
+            return
+        }
+        slot.child = nil
+        slot.isReady = false
+        if let reason = slot.recycling, clean {
+            logger.info("child recycled; starting its replacement", metadata: metadata.merging(["reason": "\(reason)"]) { $1 })
+            launch(key)
+            return
+        }
+        logger.error("child died; restarting", metadata: metadata.merging(["restart.in": "\(slot.backoff.secondsText)"]) { $1 })
+        scheduleRestart(key, slot)
+    }
+
+    private func scheduleRestart(_ key: SlotKey, _ slot: Slot) {
+        if ContinuousClock.now - slot.startedAt > .seconds(60) { slot.backoff = .seconds(1) }
+        let delay = slot.backoff
+        slot.backoff = min(slot.backoff * 2, .seconds(30))
+        Task {
+            try? await Task.sleep(for: delay)
+            guard !self.shuttingDown, self.slots[key] === slot, slot.child == nil else { return }
+            self.launch(key)
+        }
+    }
+
+    private func broadcastDeaths() {
+        for slot in slots.values { slot.child?.send(SupervisorNotice(deaths: deaths)) }
+    }
+
+    private func enforceHardLimits() {
+        let now = Date().timeIntervalSince1970
+        for (key, slot) in slots {
+            guard let child = slot.child, !slot.killedAtHardLimit else { continue }
+            let overdue = slot.inFlight.filter { ($0.value ?? .infinity) < now }
+            guard !overdue.isEmpty else { continue }
+            logger.error("hard time limit passed: killing the child", metadata: [
+                "child": "\(key)", "child.pid": "\(child.pid)", "task.id": "\(overdue.keys.sorted().joined(separator: ","))",
+            ])
+            slot.killedAtHardLimit = true
+            child.signal(SIGKILL)
+        }
+    }
+
+    // MARK: - Shutdown
+
+    private func shutdown() {
+        guard !shuttingDown else { return }
+        shuttingDown = true
+        let running = slots.values.compactMap(\.child)
+        logger.info("shutting down warmly (a second signal stops at once)", metadata: ["children": "\(running.count)"])
+        if running.isEmpty { finished.resolve(0) }
+        for child in running { child.signal(SIGTERM) }
+        let timeout = configuration.shutdownTimeout
+        Task {
+            try? await Task.sleep(for: timeout)
+            self.stopNow(reason: "shutdown_timeout of \(timeout.humanReadable) passed")
+        }
+    }
+
+    /// Makes children stop without finishing (their unacknowledged messages go back), then
+    /// kills what is left after 10 s.
+    private func stopNow(reason: String) {
+        guard finished.current == nil else { return }
+        let running = slots.values.compactMap(\.child)
+        logger.warning("stopping children now; unacknowledged tasks go back to their queues", metadata: ["reason": "\(reason)"])
+        for child in running { child.signal(SIGTERM) }  // their second signal
+        Task {
+            try? await Task.sleep(for: .seconds(10))
+            for child in running where child.exited == nil { child.signal(SIGKILL) }
+        }
+    }
+
+    // MARK: - Reload
+
+    private func reload() async {
+        guard !shuttingDown, !reloading else { return }
+        reloading = true
+        defer { reloading = false }
+        logger.info("reloading the config", metadata: ["config": "\(configPath)"])
+        let new: WarrenConfiguration
+        do {
+            new = try ConfigLoader.load(path: configPath, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            logger.error("reload refused: the new config is invalid; still running on the old one", metadata: ["error": "\(error)"])
+            return
+        }
+        do {
+            try await Topology.declare(configuration: new, taskNames: registry.names, logger: logger)
+        } catch {
+            logger.error("reload refused: cannot declare the new topology; still running on the old one", metadata: ["error": "\(error)"])
+            return
+        }
+        configuration = new
+        let wanted = Set(new.queues.flatMap { q in (1...q.children).map { SlotKey(queue: q.name, slot: $0) } })
+        // Children of queues or slots no longer configured stop.
+        for (key, slot) in slots where !wanted.contains(key) {
+            slots[key] = nil
+            slot.child?.signal(SIGTERM)
+        }
+        // Every wanted child is (re)started one by one: the new one consumes before the old one stops.
+        for queue in new.queues {
+            for n in 1...queue.children {
+                let key = SlotKey(queue: queue.name, slot: n)
+                let old = slots[key]?.child
+                guard let fresh = launch(key, replacing: true) else { continue }
+                let signal = fresh.ready
+                let ready = await withTaskGroup(of: Bool.self) { group in
+                    group.addTask { await signal.value }
+                    group.addTask {
+                        try? await Task.sleep(for: .seconds(30))
+                        return false
+                    }
+                    let first = await group.next() ?? false
+                    group.cancelAll()
+                    return first
+                }
+                if !ready { logger.warning("a reloaded child is not consuming yet; replacing its predecessor anyway", metadata: ["child": "\(key)"]) }
+                old?.signal(SIGTERM)
+            }
+        }
+        logger.info("reloaded", metadata: ["children": "\(slots.count)"])
+    }
+}
