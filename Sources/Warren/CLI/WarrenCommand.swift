@@ -21,7 +21,7 @@ struct WarrenCommand: AsyncParsableCommand {
             abstract: "A Warren worker: runs the registered task handlers on RabbitMQ.",
             discussion: "Tasks: \(CLIContext.worker.registry.names.joined(separator: ", "))",
             version: Warren.version,
-            subcommands: [RunCommand.self, PublishCommand.self, CheckConfigCommand.self])
+            subcommands: [RunCommand.self, PublishCommand.self, DLQCommand.self, CheckConfigCommand.self])
     }
 }
 
