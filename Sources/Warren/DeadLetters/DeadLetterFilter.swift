@@ -4,7 +4,7 @@ import Foundation
 ///
 /// An empty filter matches everything; `dlq replay` and `dlq purge` refuse one unless told
 /// `--all`, so that a forgotten option cannot empty the queue.
-public struct DeadLetterFilter: Sendable, Hashable {
+public struct DeadLetterFilter: Sendable, Hashable, CustomStringConvertible {
     /// The task name, or a topic pattern over task names (`report.*`, `image.#`); `nil` for any.
     public var task: TopicPattern?
     /// The reason (see ``DeadLetter/reason``); `nil` for any.
