@@ -7,7 +7,8 @@ struct DLQListCommand: AsyncParsableCommand {
         commandName: "list",
         abstract: "Show dead letters: age, task, reason, attempts, original queue, error, task id.",
         discussion: """
-            Oldest in the queue first. The messages stay in the queue, in their order (they are \
+            Oldest in the queue first. The messages stay in the queue, in their order on classic \
+            queues such as the dead-letter and unrouted queues (they are \
             marked redelivered). Reasons: \(DeadLetter.knownReasons.joined(separator: ", ")).
             """)
 

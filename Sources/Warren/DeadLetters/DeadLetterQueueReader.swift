@@ -16,9 +16,21 @@ import Foundation
 ///
 /// Kept messages must stay unacknowledged until the end: RabbitMQ puts a requeued message back
 /// at its original position, which is the head of the queue here, so giving one back early would
-/// make the next `basic.get` return it again. Given back together, they keep their places and
-/// their order (verified against RabbitMQ 3.10 classic queues); only their `redelivered` flag is
-/// now set. If the process dies mid-pass, the broker requeues everything it had not acknowledged.
+/// make the next `basic.get` return it again. If the process dies mid-pass, the broker requeues
+/// everything it had not acknowledged, so nothing is ever lost.
+///
+/// **Order.** On a *classic* queue (the dead-letter and unrouted queues are classic) the kept
+/// messages go back to their original places, in their order, ahead of any message that
+/// arrived during the pass; only their `redelivered` flag is now set (observed on RabbitMQ
+/// 3.10.8, whether given back by one `basic.nack`, one per message in any order, or by closing
+/// the channel). On a *quorum* queue, RabbitMQ 3.10 does not keep that order: given-back
+/// messages come back shuffled, some after messages that arrived meanwhile, and each one's
+/// delivery count goes up (which counts towards an `x-delivery-limit`).
+///
+/// **Counts.** The depth is a snapshot: a message that another reader gives back at that moment
+/// may not be counted yet (RabbitMQ applies requeues asynchronously), so a pass can read fewer
+/// messages than the queue holds, never more. Run one pass per queue at a time: two concurrent
+/// passes each see only what the other does not hold.
 ///
 /// Memory holds one batch of messages at a time, never the whole queue. Every broker call runs on
 /// the connection's own thread (``AMQP/AMQPConnectionThread/perform(_:)``), never on Swift's
