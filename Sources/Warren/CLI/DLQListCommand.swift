@@ -30,17 +30,20 @@ struct DLQListCommand: AsyncParsableCommand {
         let config = try options.load()
         let filter = try filters.filter()
         let queue = source.queueName(in: config)
-        let (limit, now) = (self.limit, Date())
+        let (limit, json, now) = (self.limit, self.json, Date())
         let (shown, report, full) = try await DLQConnection.run(config, verb: "list", queue: queue) { io in
             var shown: [DeadLetter] = []
             var full = false
             let report = try await DeadLetterQueueReader(io: io, queue: queue).process(limit: filter.isEmpty ? limit : nil) {
                 letter in
+                guard filter.matches(letter, now: now) else { return .keep }
                 guard shown.count < limit else {
                     full = true
                     return nil
                 }
-                if filter.matches(letter, now: now) { shown.append(letter) }
+                var letter = letter
+                if !json { letter.delivery.body = [] }  // the table does not show it
+                shown.append(letter)
                 return .keep
             }
             return (shown, report, full || (filter.isEmpty && report.depth > limit))

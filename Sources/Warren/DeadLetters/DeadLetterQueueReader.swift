@@ -32,9 +32,9 @@ import Foundation
 /// messages than the queue holds, never more. Run one pass per queue at a time: two concurrent
 /// passes each see only what the other does not hold.
 ///
-/// Memory holds one batch of messages at a time, never the whole queue. Every broker call runs on
-/// the connection's own thread (``AMQP/AMQPConnectionThread/perform(_:)``), never on Swift's
-/// cooperative pool.
+/// Memory holds one batch of messages at a time (``batchSize`` messages, ``batchBytes`` of
+/// bodies), never the whole queue. Every broker call runs on the connection's own thread
+/// (``AMQP/AMQPConnectionThread/perform(_:)``), never on Swift's cooperative pool.
 public struct DeadLetterQueueReader: Sendable {
     /// The connection the pass runs on.
     public let io: AMQPConnectionThread
@@ -42,6 +42,8 @@ public struct DeadLetterQueueReader: Sendable {
     public let queue: String
     /// Messages fetched per round trip to the connection's thread. Defaults to 100.
     public var batchSize: Int
+    /// A batch also ends once its bodies reach this many bytes. Defaults to 8 MiB.
+    public var batchBytes: Int
 
     /// The channel messages are fetched and settled on.
     public static let readChannel: UInt16 = 1
@@ -49,10 +51,11 @@ public struct DeadLetterQueueReader: Sendable {
     public static let publishChannel: UInt16 = 2
 
     /// A reader of `queue` over `io`. Channels 1 and 2 of `io` are this reader's.
-    public init(io: AMQPConnectionThread, queue: String, batchSize: Int = 100) {
+    public init(io: AMQPConnectionThread, queue: String, batchSize: Int = 100, batchBytes: Int = 8 << 20) {
         self.io = io
         self.queue = queue
         self.batchSize = max(1, batchSize)
+        self.batchBytes = max(1, batchBytes)
     }
 
     /// Ready messages in the queue now.
@@ -78,7 +81,7 @@ public struct DeadLetterQueueReader: Sendable {
     public func process(limit: Int? = nil, _ decide: (DeadLetter) -> DeadLetterDecision?) async throws(AMQPError)
         -> DeadLetterReadReport
     {
-        let (queue, batchSize) = (self.queue, self.batchSize)
+        let (queue, batchSize, batchBytes) = (self.queue, self.batchSize, self.batchBytes)
         var report = DeadLetterReadReport()
         report.depth = try await io.perform { connection throws(AMQPError) in
             let channel = try connection.openChannel(Self.readChannel)
@@ -93,8 +96,10 @@ public struct DeadLetterQueueReader: Sendable {
                 let batch = try await io.perform { connection throws(AMQPError) in
                     let channel = try connection.channel(Self.readChannel)
                     var batch: [AMQPDelivery] = []
-                    while batch.count < wanted, let delivery = try channel.get(queue: queue, noAck: false) {
+                    var bytes = 0
+                    while batch.count < wanted, bytes < batchBytes, let delivery = try channel.get(queue: queue, noAck: false) {
                         batch.append(delivery)
+                        bytes += delivery.body.count
                     }
                     return batch
                 }
