@@ -178,6 +178,10 @@ struct DeadLetterToolTests {
         let purged = try await DemoBinary.run(["dlq", "purge", "--all", "--config", setup.path])
         #expect(purged.out == "purged 1 message from \(dlq)\n", "\(purged.err)")
         #expect(try await broker.depth(dlq) == 0)
+
+        let missing = try await DemoBinary.run(["dlq", "list", "--queue", setup.queue("missing"), "--config", setup.path])
+        #expect(missing.status == 1)
+        #expect(missing.err.contains("the queue '\(setup.queue("missing"))' does not exist"))
     }
 
     @Test("the reader: reads only what was ready, drops what it is told, and gives the rest back in their order")

@@ -8,9 +8,9 @@ import Foundation
 /// 1. a passive declare reads how many messages are ready (the *depth*);
 /// 2. `basic.get` (with acks) fetches them in batches, **never more than the depth**, so a
 ///    message that arrives meanwhile (at the tail) is not read, and one read is never read twice;
-/// 3. each message goes to the caller's `decide`, which says keep, drop or republish. A dropped
-///    one is acknowledged at once; a republished one is acknowledged only after the broker
-///    confirmed the republish; a kept one stays unacknowledged until the pass ends;
+/// 3. each message goes to the caller's `decide`, which says keep, drop or republish. Dropped
+///    ones are acknowledged at the end of their batch; a republished one right after the broker
+///    confirmed the republish, never before; a kept one stays unacknowledged until the pass ends;
 /// 4. at the end every kept message is given back at once (`basic.nack` of all outstanding
 ///    deliveries, requeue) and the channel is closed.
 ///
@@ -85,8 +85,14 @@ public struct DeadLetterQueueReader: Sendable {
         var report = DeadLetterReadReport()
         report.depth = try await io.perform { connection throws(AMQPError) in
             let channel = try connection.openChannel(Self.readChannel)
-            _ = try connection.openChannel(Self.publishChannel)
-            return Int(try channel.inspectQueue(queue).messageCount)
+            let depth = try channel.inspectQueue(queue).messageCount  // a missing queue closes the channel
+            do throws(AMQPError) {
+                _ = try connection.openChannel(Self.publishChannel)
+            } catch {
+                try? channel.close()
+                throw error
+            }
+            return Int(depth)
         }
         let target = min(report.depth, limit ?? .max)
         var stopped = false
@@ -123,7 +129,9 @@ public struct DeadLetterQueueReader: Sendable {
                             report.failures.append(failure)
                             report.kept += 1
                         } else {
-                            acks.append(delivery.deliveryTag)
+                            // At once: the shorter the time between the confirm and this ack,
+                            // the smaller the chance that a crash replays it twice.
+                            try await settle([delivery.deliveryTag])
                             report.republished[route, default: 0] += 1
                         }
                     }
