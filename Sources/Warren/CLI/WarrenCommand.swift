@@ -13,7 +13,7 @@ enum CLIContext {
     }
 }
 
-/// The command line every Warren worker binary gets: `run`, `publish`, `check-config`.
+/// The command line every Warren worker binary gets: `run`, `publish`, `dlq`, `check-config`.
 struct WarrenCommand: AsyncParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(
@@ -21,7 +21,7 @@ struct WarrenCommand: AsyncParsableCommand {
             abstract: "A Warren worker: runs the registered task handlers on RabbitMQ.",
             discussion: "Tasks: \(CLIContext.worker.registry.names.joined(separator: ", "))",
             version: Warren.version,
-            subcommands: [RunCommand.self, PublishCommand.self, CheckConfigCommand.self, ChildCommand.self])
+            subcommands: [RunCommand.self, PublishCommand.self, DLQCommand.self, CheckConfigCommand.self, ChildCommand.self])
     }
 }
 
@@ -44,7 +44,7 @@ struct ConfigOptions: ParsableArguments {
 }
 
 extension Worker {
-    /// Parses the command line and runs the verb: `run`, `publish`, `check-config`.
+    /// Parses the command line and runs the verb: `run`, `publish`, `dlq`, `check-config`.
     /// Call it last in `main.swift`; it exits the process with the verb's status.
     public func main() async {
         CLIContext.worker = self
