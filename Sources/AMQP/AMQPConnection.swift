@@ -193,11 +193,17 @@ public final class AMQPConnection {
         if let number {
             id = number
         } else {
+            // Take the next number after the last one handed out, not the lowest free one: frames
+            // for a channel just closed (a late publisher confirm, say) may still be queued in
+            // librabbitmq, and would be read as the reused channel's.
             let limit = channelMax == 0 ? Int(UInt16.max) : channelMax
-            guard let free = (1...limit).lazy.map({ UInt16($0) }).first(where: { self.channels[$0] == nil }) else {
+            let after = Int(lastChannelID)
+            let candidates = (0..<limit).lazy.map { UInt16((after + $0) % limit + 1) }  // after+1, ..., limit, 1, ...
+            guard let free = candidates.first(where: { self.channels[$0] == nil }) else {
                 throw AMQPError(.invalidArgument, "all \(limit) channels are in use")
             }
             id = free
+            lastChannelID = free
         }
         guard channels[id] == nil else {
             throw AMQPError(.invalidArgument, "channel \(id) is already open")

@@ -11,9 +11,8 @@ enum DLQConnection {
     ) async throws -> T {
         let io: AMQPConnectionThread
         do {
-            io = try await AMQPConnectionThread(
-                configuration.broker.connectionConfiguration(name: "\(ProcessInfo.processInfo.processName) dlq \(verb) pid \(getpid())"),
-                name: "amqp-dlq")
+            io = try await configuration.broker.connect(
+                name: "\(ProcessInfo.processInfo.processName) dlq \(verb) pid \(getpid())", threadName: "amqp-dlq")
         } catch {
             throw fail(verb, "cannot connect to the broker \(configuration.broker): \(error)")
         }

@@ -1,4 +1,5 @@
 import AMQP
+import Foundation
 
 extension BrokerConfig {
     /// The AMQP connection settings for the `index`-th broker URL (wrapping around the list,
@@ -16,9 +17,31 @@ extension BrokerConfig {
         c.connectionName = connectionName.map { "\($0) \(name)" } ?? name
         if url.usesTLS {
             c.tls = AMQPConnection.Configuration.TLS(
-                caCertificatePath: tls?.caFile, certificatePath: tls?.certificateFile, keyPath: tls?.keyFile,
+                caCertificatePath: tls?.caFile ?? Self.systemTrustStore, certificatePath: tls?.certificateFile, keyPath: tls?.keyFile,
                 verifyPeer: tls?.verify ?? true, verifyHostname: tls?.verify ?? true)
         }
         return c
     }
+
+    /// Connects a connection thread to the first broker that answers, trying the URLs in order
+    /// from `start` (children pass their slot, so they spread over a cluster's nodes).
+    /// - Throws: the last broker's error when none answers.
+    public func connect(name: String, threadName: String, start: Int = 0) async throws(AMQPError) -> AMQPConnectionThread {
+        var lastError = AMQPError(.connectionFailed, "no broker URL configured")
+        for i in 0..<urls.count {
+            do throws(AMQPError) {
+                return try await AMQPConnectionThread(connectionConfiguration(index: start + i, name: name), name: threadName)
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError
+    }
+
+    /// Debian's bundle of trusted CAs (package ca-certificates), used for `amqps://` without a
+    /// `ca` file: librabbitmq 0.11 does not load the system's trust store by itself.
+    static let systemTrustStore: String? = {
+        let path = "/etc/ssl/certs/ca-certificates.crt"
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }()
 }

@@ -31,8 +31,7 @@ public final class TaskPublisher: Sendable {
 
     /// Connects to the first broker of `configuration`.
     public init(configuration: WarrenConfiguration, name: String = "warren publisher") async throws {
-        io = try await AMQPConnectionThread(
-            configuration.broker.connectionConfiguration(name: "\(name) pid \(getpid())"), name: "amqp-publisher")
+        io = try await configuration.broker.connect(name: "\(name) pid \(getpid())", threadName: "amqp-publisher")
         exchange = configuration.exchange
         try await io.perform { connection throws(AMQPError) in
             _ = try connection.openChannel(Self.publishChannel)

@@ -198,7 +198,11 @@ extension ChildWorker {
         async -> Settlement
     {
         log.debug("task scheduled for later: waiting in the broker", metadata: ["eta": "\(CeleryTime.format(eta))"])
-        return await republish(delivery, task: task, headers: delivery.properties.headers ?? [:], until: eta, io: io)
+        // It comes back through the delayed exchange: keep where it was first published.
+        var headers = delivery.properties.headers ?? [:]
+        if headers[DeadLetterHeaders.exchange] == nil { headers[DeadLetterHeaders.exchange] = .string(delivery.exchange) }
+        if headers[DeadLetterHeaders.routingKey] == nil { headers[DeadLetterHeaders.routingKey] = .string(delivery.routingKey) }
+        return await republish(delivery, task: task, headers: headers, until: eta, io: io)
     }
 
     /// Publishes the message again (same body and properties, these headers) so that it comes
@@ -251,6 +255,12 @@ extension ChildWorker {
         properties.headers = DeadLetterHeaders.adding(
             to: properties.headers, reason: reason, errorType: errorType, message: message, task: task, queue: queue.name,
             delivery: delivery, attempts: attempts)
+        // A per-message TTL (Celery sets one for `expires`) would make the dead letter vanish
+        // from the dead-letter queue too: keep it only as a header.
+        if let expiration = properties.expiration {
+            properties.headers?["x-warren-original-expiration"] = .string(expiration)
+            properties.expiration = nil
+        }
         return await publishConfirmed(
             delivery.body, exchange: "", routingKey: configuration.deadLetterQueue, properties: properties, io: io)
     }

@@ -66,8 +66,7 @@ public final class ChildWorker: Sendable {
     /// - Parameter onReady: Called once the consumer is registered with the broker.
     public func run(onReady: @Sendable () -> Void = {}) async throws {
         let connectionName = "\(ProcessInfo.processInfo.processName) \(queue.name)#\(slot) pid \(getpid())"
-        let io = try await AMQPConnectionThread(
-            configuration.broker.connectionConfiguration(name: connectionName), name: "amqp-\(queue.name)")
+        let io = try await configuration.broker.connect(name: connectionName, threadName: "amqp-\(queue.name)", start: slot - 1)
         let (name, prefetch) = (queue.name, UInt16(clamping: queue.prefetch))
         do {
             try await io.perform { connection throws(AMQPError) in
