@@ -28,7 +28,7 @@ enum ChildMain {
 
         let reports = ReportWriter(descriptor: 3)
         let deaths = DeathTable()
-        deaths.listen(on: FileHandle.standardInput)
+        deaths.listen(on: STDIN_FILENO)
         let hooks = ChildHooks(
             taskStarted: { task, deadline in
                 reports.send(.started(id: task.id, name: task.name, hardDeadline: deadline?.timeIntervalSince1970))
@@ -87,28 +87,13 @@ final class ReportWriter: Sendable {
 /// The supervisor's latest word on which tasks killed children.
 final class DeathTable: Sendable {
     private let table = Mutex<[String: TaskDeaths]>([:])
-    private let buffer = Mutex(Data())
 
     subscript(id: String) -> TaskDeaths? { table.withLock { $0[id] } }
 
-    /// Reads notices from `handle` (the child's standard input) as they come.
-    func listen(on handle: FileHandle) {
-        handle.readabilityHandler = { [self] h in
-            let chunk = h.availableData
-            if chunk.isEmpty {
-                h.readabilityHandler = nil
-                return
-            }
-            let lines = buffer.withLock { data -> [Data] in
-                data.append(chunk)
-                var out: [Data] = []
-                while let nl = data.firstIndex(of: 0x0A) {
-                    out.append(Data(data[data.startIndex..<nl]))
-                    data.removeSubrange(data.startIndex...nl)
-                }
-                return out
-            }
-            for line in lines {
+    /// Reads notices from `descriptor` (the child's standard input) on a thread of its own.
+    func listen(on descriptor: Int32) {
+        Thread.detachNewThread { [self] in
+            LineReader.readLines(from: descriptor) { line in
                 if let notice = try? JSONDecoder().decode(SupervisorNotice.self, from: line) {
                     table.withLock { $0 = notice.deaths }
                 }

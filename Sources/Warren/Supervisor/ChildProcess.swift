@@ -21,8 +21,6 @@ final class ChildProcess: Sendable {
     /// Reports from the child, in order; finishes when the child closes its end (exits).
     let reports: AsyncStream<ChildReport>
     private let control: FileHandle
-    /// Kept for the life of the child: deallocating it would close the pipe and stop the reports.
-    private let status: FileHandle
     private let exit = OnceValue<Exit>()
 
     /// Spawns `executable` with `argv0` and `arguments` as its argv, and `environment`.
@@ -53,31 +51,16 @@ final class ChildProcess: Sendable {
 
         let (stream, sink) = AsyncStream.makeStream(of: ChildReport.self)
         reports = stream
-        let status = FileHandle(fileDescriptor: statusPipe[0], closeOnDealloc: true)
-        self.status = status
-        let buffer = Mutex(Data())
-        status.readabilityHandler = { handle in
-            let chunk = handle.availableData
-            if chunk.isEmpty {
-                handle.readabilityHandler = nil
-                sink.finish()
-                return
-            }
-            let lines = buffer.withLock { data -> [Substring] in
-                data.append(chunk)
-                var out: [Substring] = []
-                while let nl = data.firstIndex(of: 0x0A) {
-                    out.append(Substring(String(decoding: data[data.startIndex..<nl], as: UTF8.self)))
-                    data.removeSubrange(data.startIndex...nl)
-                }
-                return out
-            }
-            for line in lines { if let report = ChildReport(line: line) { sink.yield(report) } }
-        }
-
-        // A thread of its own waits for the exit: waitpid blocks.
+        // A thread of its own reads the reports until the child closes its end (it exited),
+        // then waits for the exit status: both calls block.
         let exit = self.exit
+        let statusRead = statusPipe[0]
         Thread.detachNewThread {
+            LineReader.readLines(from: statusRead) { line in
+                if let report = ChildReport(line: Substring(String(decoding: line, as: UTF8.self))) { sink.yield(report) }
+            }
+            close(statusRead)
+            sink.finish()
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
             // WIFEXITED / WEXITSTATUS / WTERMSIG, which Swift does not import (macros).

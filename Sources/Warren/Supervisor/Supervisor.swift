@@ -1,6 +1,7 @@
 import AMQP
 import Foundation
 import Logging
+import Synchronization
 
 /// The `run` verb: starts `children` worker processes per queue by re-executing this binary,
 /// and keeps them right (DESIGN section 2).
@@ -52,6 +53,9 @@ final class Supervisor {
     private var reloading = false
     private var announcedReady = false
     private let finished = OnceValue<Int32>()
+    private let systemd = SystemdNotifier()
+    /// When the supervisor's loop last ran: the watchdog pings systemd only while it is recent.
+    private let lastTick = Heartbeat()
 
     init(configuration: WarrenConfiguration, configPath: String, registry: TaskRegistry, logger: Logger) {
         self.configuration = configuration
@@ -87,19 +91,31 @@ final class Supervisor {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(200))
                 self.enforceHardLimits()
+                self.lastTick.beat()
             }
         }
+        // Healthy = the supervisor's own loop runs (not "the broker answers": a broker outage
+        // must not make systemd restart the service over and over).
+        let tick = lastTick
+        let watchdog = systemd.startWatchdog { tick.isRecent(within: .seconds(5)) }
+        defer { watchdog?.cancel() }
         return await finished.value
     }
 
     // MARK: - Children
 
     private var childEnvironment: [String: String] {
-        var env = ProcessInfo.processInfo.environment
-        env[ChildMain.supervisorPIDVariable] = "\(getpid())"
         // Only the supervisor speaks to systemd.
-        for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID"] { env[key] = nil }
+        var env = SystemdNotifier.environmentForChildren(ProcessInfo.processInfo.environment)
+        env[ChildMain.supervisorPIDVariable] = "\(getpid())"
         return env
+    }
+
+    /// What `systemctl status` shows: how many children consume.
+    private func reportStatus() {
+        let ready = slots.values.filter(\.isReady).count
+        let tasks = slots.values.reduce(0) { $0 + $1.tasks }
+        systemd.status("\(ready)/\(slots.count) children consuming, \(tasks) tasks done")
     }
 
     /// Starts the child of `key` (into a fresh slot when `replacing`, so the old child's exit
@@ -146,6 +162,9 @@ final class Supervisor {
             if !announcedReady && !shuttingDown && slots.values.allSatisfy(\.isReady) {
                 announcedReady = true
                 logger.info("ready: every child is consuming", metadata: ["children": "\(slots.count)"])
+                systemd.ready(status: "\(slots.count)/\(slots.count) children consuming")
+            } else {
+                reportStatus()
             }
         case .started(let id, _, let deadline):
             slot.inFlight[id] = deadline
@@ -179,6 +198,7 @@ final class Supervisor {
         }
         slot.child = nil
         slot.isReady = false
+        reportStatus()
         if let reason = slot.recycling, clean {
             logger.info("child recycled; starting its replacement", metadata: metadata.merging(["reason": "\(reason)"]) { $1 })
             launch(key)
@@ -224,6 +244,7 @@ final class Supervisor {
         shuttingDown = true
         let running = slots.values.compactMap(\.child)
         logger.info("shutting down warmly (a second signal stops at once)", metadata: ["children": "\(running.count)"])
+        systemd.stopping(status: "finishing the tasks in flight")
         if running.isEmpty { finished.resolve(0) }
         for child in running { child.signal(SIGTERM) }
         let timeout = configuration.shutdownTimeout
@@ -253,6 +274,8 @@ final class Supervisor {
         reloading = true
         defer { reloading = false }
         logger.info("reloading the config", metadata: ["config": "\(configPath)"])
+        systemd.reloading(status: "reloading \(configPath)")
+        defer { systemd.ready(status: "\(slots.values.filter(\.isReady).count)/\(slots.count) children consuming") }
         let new: WarrenConfiguration
         do {
             new = try ConfigLoader.load(path: configPath, environment: ProcessInfo.processInfo.environment)
@@ -296,4 +319,11 @@ final class Supervisor {
         }
         logger.info("reloaded", metadata: ["children": "\(slots.count)"])
     }
+}
+
+/// The last time a loop ran, readable from any thread.
+final class Heartbeat: Sendable {
+    private let last = Mutex(ContinuousClock.now)
+    func beat() { last.withLock { $0 = .now } }
+    func isRecent(within limit: Duration) -> Bool { last.withLock { ContinuousClock.now - $0 < limit } }
 }

@@ -109,11 +109,16 @@ final class DemoWorker: Sendable {
         let pipe = Pipe()
         process.standardError = pipe
         process.standardOutput = FileHandle.nullDevice
-        pipe.fileHandleForReading.readabilityHandler = { [logs] handle in
-            let chunk = handle.availableData
-            if chunk.isEmpty { handle.readabilityHandler = nil } else { logs.append(chunk) }
-        }
         try process.run()
+        // Plain blocking reads on a thread (FileHandle.readabilityHandler races with closing on Linux).
+        let handle = pipe.fileHandleForReading
+        Thread.detachNewThread { [logs] in
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { return }
+                logs.append(chunk)
+            }
+        }
         try await waitForLog("ready: every child is consuming", timeout: .seconds(30))
     }
 
@@ -132,14 +137,17 @@ final class DemoWorker: Sendable {
 
     /// Sends SIGTERM and returns the exit status after the warm shutdown.
     func stop() async -> Int32 {
-        guard process.isRunning else { return process.terminationStatus }
-        process.terminate()
-        return await withCheckedContinuation { c in
+        if process.isRunning { process.terminate() }
+        let status = await withCheckedContinuation { c in
             DispatchQueue.global().async { [process] in
                 process.waitUntilExit()
                 c.resume(returning: process.terminationStatus)
             }
         }
+        if status != 0 {  // shown next to the failed expectation
+            print("warren-demo run exited \(status); its log ends:\n" + log.suffix(25).joined(separator: "\n"))
+        }
+        return status
     }
 
     deinit { if process.isRunning { process.terminate() } }
