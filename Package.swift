@@ -41,9 +41,11 @@ let package = Package(
         // The Swift side of scripts/bench (the C reference lives in bench/c/).
         .executableTarget(name: "AMQPBench", dependencies: ["AMQP", "Warren"], path: "bench/swift"),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
-        .testTarget(name: "WarrenTests", dependencies: ["Warren"]),
+        .testTarget(name: "WarrenTests", dependencies: ["Warren", "WarrenTestSupport"]),
         // Against a real broker and the real warren-demo binary (built with the tests).
-        .testTarget(name: "WarrenIntegrationTests", dependencies: ["Warren", "AMQP"]),
+        .testTarget(name: "WarrenIntegrationTests", dependencies: ["Warren", "AMQP", "WarrenTestSupport"]),
+        // Stand-ins shared by the test targets (a systemd notification socket).
+        .target(name: "WarrenTestSupport", path: "Tests/WarrenTestSupport"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -61,3 +61,15 @@ long cws_resident_bytes(void) {
 int cws_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC);
 }
+
+long cws_peak_resident_bytes(void) {
+    char line[256];
+    long kib = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return -1;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1) break;
+    }
+    fclose(f);
+    return kib < 0 ? -1 : kib * 1024;
+}

@@ -216,11 +216,8 @@ struct TopologyTests {
 struct ThroughputCorrectnessTests {
     @Test("3,000 tasks through one child running 4 at a time: every ack accepted, no channel error, queue empty")
     func manyTasksConcurrently() async throws {
-        let setup = try TestSetup()
+        let setup = try TestSetup(latency: ["children: 1", "prefetch: 50", "concurrency: 4"])
         defer { setup.tearDown() }
-        var yaml = try String(contentsOfFile: setup.path, encoding: .utf8)
-        yaml = yaml.replacingOccurrences(of: "    children: 2\n    prefetch: 8", with: "    children: 1\n    prefetch: 50\n    concurrency: 4")
-        try yaml.write(toFile: setup.path, atomically: true, encoding: .utf8)
         let publisher = try await TaskPublisher(configuration: try setup.configuration())
         let broker = try await BrokerIO.open()
         try await broker.declare(try setup.configuration(), tasks: ["demo.noop"])

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import WarrenTestSupport
 
 @testable import Warren
 
@@ -9,80 +10,6 @@ import Testing
 #elseif canImport(Musl)
 @preconcurrency import Musl
 #endif
-
-/// A stand-in for systemd's notification socket: a `SOCK_DGRAM` unix socket bound to a path in a
-/// fresh temporary directory, or to an abstract name, that tests read datagrams from.
-final class NotifyListener {
-    let descriptor: Int32
-    /// What to put in `NOTIFY_SOCKET`: the path, or `@name`.
-    let address: String
-    private let directory: String?
-
-    enum Kind {
-        /// A path in a new temporary directory.
-        case path
-        /// `@warren-test-<random>`.
-        case abstract
-        /// Exactly this `NOTIFY_SOCKET` value (a path whose directory exists, or `@name`).
-        case at(String)
-    }
-
-    init(_ kind: Kind) throws {
-        let unique = UUID().uuidString.prefix(8).lowercased()
-        switch kind {
-        case .path:
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("warren-notify-\(unique)").path
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
-            directory = dir
-            address = dir + "/notify"
-        case .abstract:
-            directory = nil
-            address = "@warren-test-\(unique)"
-        case .at(let given):
-            directory = nil
-            address = given
-        }
-        descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)  // a missing datagram fails the test, it does not hang it
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var addr = sockaddr_un()
-        let length: socklen_t
-        switch SystemdNotifier.fillAddress(&addr, address) {
-        case .success(let l): length = l
-        case .failure(let error): throw error
-        }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
-        }
-        guard rc == 0 else {
-            let code = errno
-            close(descriptor)
-            throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)
-        }
-    }
-
-    deinit {
-        close(descriptor)
-        if let directory { try? FileManager.default.removeItem(atPath: directory) }
-    }
-
-    /// The next datagram, waiting at most the receive timeout (5 s); `nil` on timeout.
-    func receive() -> String? { receive(flags: 0) }
-
-    /// The next datagram if one is queued now; `nil` otherwise.
-    func receiveQueued() -> String? { receive(flags: Int32(MSG_DONTWAIT)) }
-
-    private func receive(flags: Int32) -> String? {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { recvfrom(descriptor, $0.baseAddress, $0.count, flags, nil, nil) }
-            if n >= 0 { return String(decoding: buffer[..<n], as: UTF8.self) }
-            if errno == EINTR { continue }
-            return nil
-        }
-    }
-}
 
 /// A count shared with a `@Sendable` closure.
 private final class RoundCounter: Sendable {

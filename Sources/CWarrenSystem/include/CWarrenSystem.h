@@ -26,4 +26,7 @@ int cws_pipe_cloexec(int fds[2]);
 /// Resident set size of this process in bytes (from /proc/self/statm), or -1.
 long cws_resident_bytes(void);
 
+/// Peak resident set size of this process in bytes (VmHWM in /proc/self/status), or -1.
+long cws_peak_resident_bytes(void);
+
 #endif

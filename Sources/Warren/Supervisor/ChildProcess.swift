@@ -25,7 +25,7 @@ final class ChildProcess: Sendable {
 
     /// Spawns `executable` with `argv0` and `arguments` as its argv, and `environment`.
     /// - Throws: ``WorkerError`` when the process cannot be started.
-    init(executable: String, argv0: String, arguments: [String], environment: [String: String]) throws {
+    init(executable: String, argv0: String, arguments: [String], environment: [String: String]) async throws {
         var statusPipe: [Int32] = [0, 0]
         var controlPipe: [Int32] = [0, 0]
         guard cws_pipe_cloexec(&statusPipe) == 0, cws_pipe_cloexec(&controlPipe) == 0 else {
@@ -33,12 +33,8 @@ final class ChildProcess: Sendable {
         }
         let argv = [argv0] + arguments
         let envp = environment.map { "\($0.key)=\($0.value)" }
-        var spawnError: Int32 = 0
-        let pid = withCStrings(argv) { cArgv in
-            withCStrings(envp) { cEnvp in
-                cws_spawn(executable, cArgv, cEnvp, statusPipe[1], controlPipe[0], &spawnError)
-            }
-        }
+        let (pid, spawnError) = await Spawner.shared.spawn(
+            path: executable, argv: argv, envp: envp, statusFD: statusPipe[1], controlFD: controlPipe[0])
         close(statusPipe[1])
         close(controlPipe[0])
         guard pid > 0 else {
@@ -90,14 +86,6 @@ final class ChildProcess: Sendable {
             }
         }
     }
-}
-
-/// Calls `body` with a NULL-terminated C array of C strings.
-private func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
-    var pointers = strings.map { strdup($0) }
-    pointers.append(nil)
-    defer { for p in pointers { free(p) } }
-    return body(pointers)
 }
 
 /// A value set once, awaited by any number of callers.

@@ -74,7 +74,7 @@ final class Supervisor {
         ])
         try await Topology.declare(configuration: configuration, taskNames: registry.names, logger: logger)
         for queue in configuration.queues {
-            for n in 1...queue.children { launch(SlotKey(queue: queue.name, slot: n)) }
+            for n in 1...queue.children { await launch(SlotKey(queue: queue.name, slot: n)) }
         }
         let stop = ShutdownSignals()
         Task {
@@ -121,12 +121,12 @@ final class Supervisor {
     /// Starts the child of `key` (into a fresh slot when `replacing`, so the old child's exit
     /// is not taken for this one's).
     @discardableResult
-    private func launch(_ key: SlotKey, replacing: Bool = false) -> Slot? {
+    private func launch(_ key: SlotKey, replacing: Bool = false) async -> Slot? {
         let slot = (replacing ? nil : slots[key]) ?? Slot()
         slots[key] = slot
         let child: ChildProcess
         do {
-            child = try ChildProcess(
+            child = try await ChildProcess(
                 executable: executable, argv0: CommandLine.arguments.first ?? "warren",
                 arguments: ["child", "--config", configPath, "--queue", key.queue, "--slot", "\(key.slot)"],
                 environment: childEnvironment)
@@ -135,6 +135,7 @@ final class Supervisor {
             scheduleRestart(key, slot)
             return nil
         }
+        if shuttingDown { child.signal(SIGTERM) }  // the shutdown began while it was being spawned
         slot.child = child
         slot.ready = OnceValue()
         slot.isReady = false
@@ -201,7 +202,7 @@ final class Supervisor {
         reportStatus()
         if let reason = slot.recycling, clean {
             logger.info("child recycled; starting its replacement", metadata: metadata.merging(["reason": "\(reason)"]) { $1 })
-            launch(key)
+            Task { _ = await self.launch(key) }
             return
         }
         logger.error("child died; restarting", metadata: metadata.merging(["restart.in": "\(slot.backoff.secondsText)"]) { $1 })
@@ -215,7 +216,7 @@ final class Supervisor {
         Task {
             try? await Task.sleep(for: delay)
             guard !self.shuttingDown, self.slots[key] === slot, slot.child == nil else { return }
-            self.launch(key)
+            await self.launch(key)
         }
     }
 
@@ -301,7 +302,7 @@ final class Supervisor {
             for n in 1...queue.children {
                 let key = SlotKey(queue: queue.name, slot: n)
                 let old = slots[key]?.child
-                guard let fresh = launch(key, replacing: true) else { continue }
+                guard let fresh = await launch(key, replacing: true) else { continue }
                 let signal = fresh.ready
                 let ready = await withTaskGroup(of: Bool.self) { group in
                     group.addTask { await signal.value }

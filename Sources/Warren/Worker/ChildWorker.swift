@@ -148,7 +148,7 @@ extension ChildWorker {
         }
         if let max = queue.maxTasksPerChild, done >= max {
             recycle("max-tasks")
-        } else if let limit = queue.maxMemory, let rss = residentBytes(), rss > limit.bytes {
+        } else if let limit = queue.maxMemory, let peak = peakResidentBytes(), peak > limit.bytes {
             recycle("max-memory")
         }
     }
@@ -166,10 +166,12 @@ struct ChildHooks: Sendable {
     var deaths: @Sendable (_ id: String) -> TaskDeaths? = { _ in nil }
 }
 
-/// This process's resident memory in bytes.
-func residentBytes() -> Int64? {
-    let rss = cws_resident_bytes()
-    return rss < 0 ? nil : Int64(rss)
+/// The most memory this process has held resident, in bytes. A task that allocated past the
+/// limit and freed it before returning still pushed the child past it (and likely fragmented
+/// its heap): the peak, not the current figure, is what `max_memory` is checked against.
+func peakResidentBytes() -> Int64? {
+    let peak = cws_peak_resident_bytes()
+    return peak < 0 ? nil : Int64(peak)
 }
 
 /// A failure of the worker itself (not of a task).

@@ -125,6 +125,32 @@ final class DemoWorker: Sendable {
     /// Every log line so far.
     var log: [String] { logs.all }
 
+    /// The supervisor's pid.
+    var pid: Int32 { process.processIdentifier }
+
+    /// Sends a signal to the supervisor.
+    func signal(_ signo: Int32) { kill(process.processIdentifier, signo) }
+
+    /// The pids of the supervisor's child processes now.
+    var childPIDs: [Int32] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.flatMap { tid -> [Int32] in
+            let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/children", encoding: .utf8)) ?? ""
+            return text.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+    }
+
+    /// The pid of the child that logged `text` together with `also` (from its `pid=` metadata).
+    func childPID(logging text: String, _ also: String) -> Int32? {
+        for line in log where line.contains(text) && line.contains(also) {
+            if let range = line.firstRange(of: " pid=") {
+                let digits = line[range.upperBound...].prefix { $0.isNumber }
+                if let pid = Int32(digits) { return pid }
+            }
+        }
+        return nil
+    }
+
     /// Waits until a log line contains all of `texts`, or throws after `timeout` with the log's tail.
     func waitForLog(_ texts: String..., timeout: Duration) async throws {
         guard await logs.wait(for: texts, timeout: timeout) else {

@@ -34,9 +34,15 @@ struct TestSetup {
     var deadLetterQueue: String { "\(prefix).dead" }
     var unroutedQueue: String { "\(prefix).unrouted" }
 
-    init(heartbeat: String = "10s", extraQueueSettings: String = "", slowTimeLimit: String? = nil) throws {
+    /// - Parameters:
+    ///   - latency, slow, bigmem, other: each queue's settings, as YAML lines (`key: value`).
+    init(
+        heartbeat: String = "10s", latency: [String] = ["children: 2", "prefetch: 8"], slow: [String] = ["prefetch: 1"],
+        bigmem: [String] = ["prefetch: 1"], other: [String] = []
+    ) throws {
         prefix = "t\(UUID().uuidString.prefix(8).lowercased())"
         let p = prefix
+        func settings(_ lines: [String]) -> String { lines.map { "\n    \($0)" }.joined() }
         yaml = """
             broker:
               url: \(IntegrationBroker.url)
@@ -44,19 +50,13 @@ struct TestSetup {
             exchange: \(p)
             queues:
               \(p).latency:
-                routes: ["demo.noop", "demo.add", "demo.echo"]
-                children: 2
-                prefetch: 8
+                routes: ["demo.noop", "demo.add", "demo.echo"]\(settings(latency))
               \(p).slow:
-                routes: ["demo.sleep"]
-                prefetch: 1
-            \(slowTimeLimit.map { "    time_limit: \($0)" } ?? "")
+                routes: ["demo.sleep"]\(settings(slow))
               \(p).bigmem:
-                routes: ["demo.alloc"]
-                prefetch: 1
+                routes: ["demo.alloc"]\(settings(bigmem))
               \(p).default:
-                routes: ["#"]
-            \(extraQueueSettings)
+                routes: ["#"]\(settings(other))
             retry:
               max_attempts: 3
               backoff: { initial: 200ms, multiplier: 2, max: 1s, jitter: 0 }

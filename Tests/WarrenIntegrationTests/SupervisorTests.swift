@@ -1,0 +1,217 @@
+import AMQP
+import Foundation
+import Testing
+import Warren
+import WarrenTestSupport
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// The supervisor with real child processes: crashes, limits, signals, reloads, systemd.
+@Suite("Supervisor", .enabled(if: IntegrationBroker.available, IntegrationBroker.skipReason))
+struct SupervisorTests {
+    @Test("kill -9 of a child in the middle of a task: the task runs again and completes; the child is replaced")
+    func killedChildLosesNothing() async throws {
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await DemoWorker(config: setup.path)
+        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let task = TaskMessage(name: "demo.sleep", args: [2])
+        async let result = publisher.call(task, timeout: .seconds(60))
+        try await worker.waitForLog(task.id, "task started", timeout: .seconds(10))
+        let victim = try #require(worker.childPID(logging: task.id, "task started"))
+        kill(victim, SIGKILL)
+        #expect(try await result.doubleValue == 2)
+        try await worker.waitForLog("child died; restarting", "signal 9", timeout: .seconds(10))
+        #expect(worker.lines(containing: task.id).filter { $0.contains("task started") }.count == 2)
+        #expect(!worker.childPIDs.contains(victim))
+        await publisher.close()
+        #expect(await worker.stop() == 0)
+    }
+
+    @Test("demo.crash is dead-lettered as poison after bounded deliveries, while other tasks keep flowing")
+    func poisonIsDeadLettered() async throws {
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await DemoWorker(config: setup.path)
+        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let crash = TaskMessage(name: "demo.crash")
+        try await publisher.publish(crash)
+        let broker = try await BrokerIO.open()
+        try await broker.consume(setup.deadLetterQueue)
+        // Meanwhile the latency queue answers.
+        #expect(try await publisher.call(TaskMessage(name: "demo.add", args: [2, 3])) == 5)
+        let dead = try await broker.nextDelivery(timeout: .seconds(40))
+        #expect(dead.properties.headers?["x-warren-reason"]?.stringValue == "poison")
+        #expect(dead.properties.headers?["id"]?.stringValue == crash.id)
+        #expect(worker.lines(containing: crash.id).filter { $0.contains("task started") }.count == 3)
+        #expect(try await publisher.call(TaskMessage(name: "demo.add", args: [1, 1])) == 2)
+        await broker.close()
+        await publisher.close()
+        #expect(await worker.stop() == 0)
+    }
+
+    @Test("a second SIGTERM stops at once and gives the running task back to the queue")
+    func secondSignalRequeues() async throws {
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await DemoWorker(config: setup.path)
+        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let task = TaskMessage(name: "demo.sleep", args: [30])
+        try await publisher.publish(task)
+        try await worker.waitForLog(task.id, "task started", timeout: .seconds(10))
+        worker.signal(SIGTERM)
+        try await worker.waitForLog("shutting down warmly", timeout: .seconds(5))
+        worker.signal(SIGTERM)
+        _ = await worker.stop()
+        let broker = try await BrokerIO.open()
+        #expect(try await broker.depth(setup.queue("slow")) == 1)  // back in the queue, not lost
+        await broker.close()
+        await publisher.close()
+    }
+
+    @Test("demo.alloc of 300 MiB with max_memory 256MiB: the task completes, then the child is replaced")
+    func maxMemoryRecycles() async throws {
+        let setup = try TestSetup(bigmem: ["prefetch: 1", "max_memory: 256MiB"])
+        defer { setup.tearDown() }
+        let worker = try await DemoWorker(config: setup.path)
+        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let task = TaskMessage(name: "demo.alloc", kwargs: ["mb": 300])
+        #expect(try await publisher.call(task, timeout: .seconds(60)) == 300)
+        try await worker.waitForLog("child recycled", "max-memory", timeout: .seconds(10))
+        let old = try #require(worker.childPID(logging: task.id, "task started"))
+        try await worker.waitForLog("child started", "bigmem#1", timeout: .seconds(10))
+        #expect(!worker.childPIDs.contains(old))
+        #expect(try await publisher.call(TaskMessage(name: "demo.alloc", kwargs: ["mb": 1])) == 1)  // the new child works
+        await publisher.close()
+        #expect(await worker.stop() == 0)
+    }
+
+    @Test("demo.sleep 10 with time_limit 1s: cancelled each attempt, retried per policy, then dead-lettered as time-limit")
+    func softTimeLimit() async throws {
+        let setup = try TestSetup(slow: ["prefetch: 1", "time_limit: 1s"])
+        defer { setup.tearDown() }
+        let worker = try await DemoWorker(config: setup.path)
+        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let task = TaskMessage(name: "demo.sleep", args: [10])
+        let error = await #expect(throws: TaskFailed.self) { try await publisher.call(task, timeout: .seconds(60)) }
+        #expect(error?.type == "SoftTimeLimitExceeded")
+        let broker = try await BrokerIO.open()
+        try await broker.consume(setup.deadLetterQueue)
+        let dead = try await broker.nextDelivery()
+        #expect(dead.properties.headers?["x-warren-reason"]?.stringValue == "time-limit")
+        #expect(dead.properties.headers?["x-warren-attempts"]?.intValue == 3)
+        #expect(worker.lines(containing: task.id).filter { $0.contains("task started") }.count == 3)  // max_attempts 3
+        await broker.close()
+        await publisher.close()
+        #expect(await worker.stop() == 0)
+    }
+
+    @Test("max_tasks_per_child 5 over 20 tasks: 4 distinct child processes ran them")
+    func maxTasksRecycles() async throws {
+        let setup = try TestSetup(latency: ["children: 1", "prefetch: 1", "max_tasks_per_child: 5"])
+        defer { setup.tearDown() }
+        let worker = try await DemoWorker(config: setup.path)
+        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        var pids = Set<Int32>()
+        for i in 0..<20 {
+            let task = TaskMessage(name: "demo.add", args: [.int(Int64(i)), 1])
+            #expect(try await publisher.call(task, timeout: .seconds(30)) == .int(Int64(i + 1)))
+            pids.insert(try #require(worker.childPID(logging: task.id, "task started")))
+        }
+        #expect(pids.count == 4)
+        await publisher.close()
+        #expect(await worker.stop() == 0)
+    }
+
+    @Test("SIGHUP with a new route: the binding exists after the reload and no task is lost")
+    func reloadAddsRoute() async throws {
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await DemoWorker(config: setup.path)
+        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        // demo.echo moves from latency to slow: a new binding.
+        var yaml = setup.yaml
+        yaml = yaml.replacingOccurrences(of: #"["demo.noop", "demo.add", "demo.echo"]"#, with: #"["demo.noop", "demo.add"]"#)
+        yaml = yaml.replacingOccurrences(of: #"["demo.sleep"]"#, with: #"["demo.sleep", "demo.echo"]"#)
+        try yaml.write(toFile: setup.path, atomically: true, encoding: .utf8)
+        // Tasks keep coming during the reload.
+        let tasks = (0..<30).map { TaskMessage(name: "demo.add", args: [.int(Int64($0)), 0]) }
+        async let results = withThrowingTaskGroup(of: JSONValue.self) { group in
+            for task in tasks { group.addTask { try await publisher.call(task, timeout: .seconds(60)) } }
+            return try await group.reduce(into: [JSONValue]()) { $0.append($1) }
+        }
+        worker.signal(SIGHUP)
+        try await worker.waitForLog("reloaded", timeout: .seconds(60))
+        #expect(try await results.count == 30)
+        let echo = TaskMessage(name: "demo.echo", kwargs: ["x": 1])
+        #expect(try await publisher.call(echo) == ["x": 1])
+        #expect(worker.lines(containing: echo.id).contains { $0.contains("queue=\(setup.queue("slow"))") && $0.contains("task succeeded") })
+        await publisher.close()
+        #expect(await worker.stop() == 0)
+    }
+
+    @Test("SIGHUP with a broken config: refused, still running on the old one")
+    func reloadRefusesBrokenConfig() async throws {
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await DemoWorker(config: setup.path)
+        try "queues: [this is not right".write(toFile: setup.path, atomically: true, encoding: .utf8)
+        worker.signal(SIGHUP)
+        try await worker.waitForLog("reload refused", timeout: .seconds(10))
+        try setup.yaml.write(toFile: setup.path, atomically: true, encoding: .utf8)  // for the publisher
+        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        #expect(try await publisher.call(TaskMessage(name: "demo.add", args: [2, 2])) == 4)
+        await publisher.close()
+        #expect(await worker.stop() == 0)
+    }
+
+    @Test("killing the supervisor with SIGKILL leaves no child alive")
+    func noOrphans() async throws {
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await DemoWorker(config: setup.path)
+        let children = worker.childPIDs
+        #expect(children.count == 5)
+        worker.signal(SIGKILL)
+        // Not our children: their exits cannot be awaited, so look until they are gone.
+        let deadline = ContinuousClock.now + .seconds(20)
+        var alive = children
+        while !alive.isEmpty && ContinuousClock.now < deadline {
+            alive = alive.filter { kill($0, 0) == 0 && !isZombie($0) }
+            if !alive.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(alive.isEmpty, "children still alive: \(alive)")
+    }
+
+    private func isZombie(_ pid: Int32) -> Bool {
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        return stat.split(separator: ")").last?.split(separator: " ").first == "Z"
+    }
+}
+
+@Suite("systemd notify", .enabled(if: IntegrationBroker.available, IntegrationBroker.skipReason))
+struct SupervisorNotifyTests {
+    @Test("a NOTIFY_SOCKET listener receives READY=1 once every child consumes, WATCHDOG=1, then STOPPING=1")
+    func notifies() async throws {
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let listener = try NotifyListener(.path)
+        let worker = try await DemoWorker(
+            config: setup.path, environment: ["NOTIFY_SOCKET": listener.address, "WATCHDOG_USEC": "1000000"])
+        var seen: [String] = []
+        // The listener's reads block (5 s timeout each): off the cooperative pool.
+        func next() async -> String? {
+            await withCheckedContinuation { c in DispatchQueue.global().async { c.resume(returning: listener.receive()) } }
+        }
+        while !seen.contains(where: { $0.contains("READY=1") }), let d = await next() { seen.append(d) }
+        #expect(seen.contains { $0.contains("READY=1") })
+        while !seen.contains(where: { $0.contains("WATCHDOG=1") }), let d = await next() { seen.append(d) }
+        #expect(seen.contains { $0.contains("WATCHDOG=1") })
+        worker.signal(SIGTERM)
+        while !seen.contains(where: { $0.contains("STOPPING=1") }), let d = await next() { seen.append(d) }
+        #expect(seen.contains { $0.contains("STOPPING=1") })
+        #expect(await worker.stop() == 0)
+    }
+}
