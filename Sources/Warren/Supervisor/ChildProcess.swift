@@ -18,8 +18,13 @@ final class ChildProcess: Sendable {
     }
 
     let pid: pid_t
-    /// Reports from the child, in order; finishes when the child closes its end (exits).
+    /// Lifecycle reports from the child (ready, recycling), in order; finishes when the child
+    /// closes its end (it exited). Task reports are kept in ``tasks`` instead: two per task
+    /// would cost the supervisor an actor hop each.
     let reports: AsyncStream<ChildReport>
+    /// The child's tasks: those running now (with their hard deadline) and how many finished.
+    var tasks: TaskTracker { tasksBox }
+    private let tasksBox: TaskTracker
     private let control: FileHandle
     private let exit = OnceValue<Exit>()
 
@@ -51,9 +56,20 @@ final class ChildProcess: Sendable {
         // then waits for the exit status: both calls block.
         let exit = self.exit
         let statusRead = statusPipe[0]
+        let tracker = TaskTracker()
+        tasksBox = tracker
         Thread.detachNewThread {
             LineReader.readLines(from: statusRead) { line in
-                if let report = ChildReport(line: Substring(String(decoding: line, as: UTF8.self))) { sink.yield(report) }
+                switch ChildReport(line: Substring(String(decoding: line, as: UTF8.self))) {
+                case .started(let id, _, let deadline)?: tracker.state.withLock { $0.running[id] = deadline }
+                case .finished(let id, _)?:
+                    tracker.state.withLock {
+                        $0.running[id] = nil
+                        $0.finished += 1
+                    }
+                case let report?: sink.yield(report)
+                case nil: break
+                }
             }
             close(statusRead)
             sink.finish()
@@ -122,4 +138,11 @@ final class OnceValue<Value: Sendable>: Sendable {
             }
         }
     }
+}
+
+/// A child's tasks as its reports tell them, updated by the thread reading its pipe.
+final class TaskTracker: Sendable {
+    let state = Mutex<(running: [String: Double?], finished: Int)>(([:], 0))
+    var running: [String: Double?] { state.withLock { $0.running } }
+    var finished: Int { state.withLock { $0.finished } }
 }

@@ -12,16 +12,32 @@ enum ChildReport: Codable, Sendable, Equatable {
     /// The child is stopping to be replaced: `max-tasks` or `max-memory`.
     case recycling(reason: String)
 
-    /// The line written to the pipe (newline included).
+    /// The line written to the pipe (newline included). Task reports come twice per task, so
+    /// they are plain text (`S <deadline or -> <id>`, `F <id>`); the rare ones are JSON.
     var line: Data {
-        var data = (try? JSONEncoder().encode(self)) ?? Data()
-        data.append(0x0A)
-        return data
+        switch self {
+        case .started(let id, _, let deadline):
+            return Data("S \(deadline.map { String($0) } ?? "-") \(id)\n".utf8)
+        case .finished(let id, _):
+            return Data("F \(id)\n".utf8)
+        default:
+            var data = (try? JSONEncoder().encode(self)) ?? Data()
+            data.append(0x0A)
+            return data
+        }
     }
 
     init?(line: Substring) {
-        guard let value = try? JSONDecoder().decode(ChildReport.self, from: Data(line.utf8)) else { return nil }
-        self = value
+        if line.hasPrefix("S ") {
+            let parts = line.dropFirst(2).split(separator: " ", maxSplits: 1)
+            guard parts.count == 2 else { return nil }
+            self = .started(id: String(parts[1]), name: "", hardDeadline: Double(parts[0]))
+        } else if line.hasPrefix("F ") {
+            self = .finished(id: String(line.dropFirst(2)), outcome: "")
+        } else {
+            guard let value = try? JSONDecoder().decode(ChildReport.self, from: Data(line.utf8)) else { return nil }
+            self = value
+        }
     }
 }
 

@@ -34,12 +34,12 @@ final class Supervisor {
         var child: ChildProcess?
         var ready = OnceValue<Bool>()
         var isReady = false
-        var inFlight: [String: Double?] = [:]
         var recycling: String?
         var killedAtHardLimit = false
         var startedAt = ContinuousClock.now
         var backoff = Duration.seconds(1)
-        var tasks = 0
+        /// Tasks finished by the slot's earlier children.
+        var tasksBefore = 0
     }
 
     private var configuration: WarrenConfiguration
@@ -114,7 +114,7 @@ final class Supervisor {
     /// What `systemctl status` shows: how many children consume.
     private func reportStatus() {
         let ready = slots.values.filter(\.isReady).count
-        let tasks = slots.values.reduce(0) { $0 + $1.tasks }
+        let tasks = slots.values.reduce(0) { $0 + $1.tasksBefore + ($1.child?.tasks.finished ?? 0) }
         systemd.status("\(ready)/\(slots.count) children consuming, \(tasks) tasks done")
     }
 
@@ -139,7 +139,6 @@ final class Supervisor {
         slot.child = child
         slot.ready = OnceValue()
         slot.isReady = false
-        slot.inFlight = [:]
         slot.recycling = nil
         slot.killedAtHardLimit = false
         slot.startedAt = .now
@@ -167,11 +166,8 @@ final class Supervisor {
             } else {
                 reportStatus()
             }
-        case .started(let id, _, let deadline):
-            slot.inFlight[id] = deadline
-        case .finished(let id, _):
-            slot.inFlight[id] = nil
-            slot.tasks += 1
+        case .started, .finished:
+            break  // kept by the child's TaskTracker
         case .recycling(let reason):
             slot.recycling = reason
         }
@@ -181,16 +177,18 @@ final class Supervisor {
         let current = slots[key] === slot && slot.child === child
         slot.ready.resolve(false)  // for a reload waiting on a child that never got ready
         let clean = exit == .exited(0)
-        if !clean, !slot.inFlight.isEmpty {
+        let running = child.tasks.running
+        slot.tasksBefore += child.tasks.finished
+        if !clean, !running.isEmpty {
             let reason = slot.killedAtHardLimit ? DeadLetterReason.timeLimit.rawValue : DeadLetterReason.poison.rawValue
-            for id in slot.inFlight.keys {
+            for id in running.keys {
                 deaths[id, default: TaskDeaths(count: 0, reason: reason)].count += 1
                 deaths[id]?.reason = reason
             }
             broadcastDeaths()
         }
         var metadata: Logger.Metadata = ["child": "\(key)", "child.pid": "\(child.pid)", "exit": "\(exit)"]
-        if !slot.inFlight.isEmpty { metadata["tasks.running"] = "\(slot.inFlight.keys.sorted().joined(separator: ","))" }
+        if !running.isEmpty { metadata["tasks.running"] = "\(running.keys.sorted().joined(separator: ","))" }
         if !current || shuttingDown {
             logger.info("child stopped", metadata: metadata)
             if current { slot.child = nil }
@@ -228,7 +226,7 @@ final class Supervisor {
         let now = Date().timeIntervalSince1970
         for (key, slot) in slots {
             guard let child = slot.child, !slot.killedAtHardLimit else { continue }
-            let overdue = slot.inFlight.filter { ($0.value ?? .infinity) < now }
+            let overdue = child.tasks.running.filter { ($0.value ?? .infinity) < now }
             guard !overdue.isEmpty else { continue }
             logger.error("hard time limit passed: killing the child", metadata: [
                 "child": "\(key)", "child.pid": "\(child.pid)", "task.id": "\(overdue.keys.sorted().joined(separator: ","))",

@@ -110,7 +110,7 @@ extension ChildWorker {
         let started = ContinuousClock.now
         let result = await run(handler, task, context, softLimit: softLimit)
         let duration = ContinuousClock.now - started
-        log[metadataKey: "duration"] = "\(duration.secondsText)"
+        if log.logLevel <= .info { log[metadataKey: "duration"] = "\(duration.secondsText)" }  // only when it will be logged
 
         switch result {
         case .success(let value):
@@ -298,6 +298,7 @@ extension Duration {
     /// Seconds with millisecond precision, e.g. `0.012s`, for logs.
     var secondsText: String {
         let ms = Int((seconds * 1000).rounded())
-        return "\(ms / 1000).\(String(format: "%03d", ms % 1000))s"
+        let fraction = String(ms % 1000)
+        return "\(ms / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)s"
     }
 }
