@@ -24,6 +24,7 @@ struct SupervisorTests {
         kill(victim, SIGKILL)
         #expect(try await result.doubleValue == 2)
         try await worker.waitForLog("child died; restarting", "signal 9", timeout: .seconds(10))
+        try await worker.waitForLog(task.id, "task succeeded", timeout: .seconds(10))  // the reply can overtake the log
         #expect(worker.lines(containing: task.id).filter { $0.contains("task started") }.count == 2)
         #expect(!worker.childPIDs.contains(victim))
         await publisher.close()
@@ -80,6 +81,7 @@ struct SupervisorTests {
         let task = TaskMessage(name: "demo.alloc", kwargs: ["mb": 300])
         #expect(try await publisher.call(task, timeout: .seconds(60)) == 300)
         try await worker.waitForLog("child recycled", "max-memory", timeout: .seconds(10))
+        try await worker.waitForLog(task.id, "task started", timeout: .seconds(10))
         let old = try #require(worker.childPID(logging: task.id, "task started"))
         try await worker.waitForLog("child started", "bigmem#1", timeout: .seconds(10))
         #expect(!worker.childPIDs.contains(old))
@@ -118,6 +120,8 @@ struct SupervisorTests {
         for i in 0..<20 {
             let task = TaskMessage(name: "demo.add", args: [.int(Int64(i)), 1])
             #expect(try await publisher.call(task, timeout: .seconds(30)) == .int(Int64(i + 1)))
+            // The reply can overtake the child's log line: await the line.
+            try await worker.waitForLog(task.id, "task started", timeout: .seconds(10))
             pids.insert(try #require(worker.childPID(logging: task.id, "task started")))
         }
         #expect(pids.count == 4)

@@ -106,6 +106,7 @@ struct WorkerEndToEndTests {
         let publisher = try await TaskPublisher(configuration: try setup.configuration())
         let task = TaskMessage(name: "demo.flaky", args: [2])
         #expect(try await publisher.call(task, timeout: .seconds(30)) == 3)
+        try await worker.waitForLog(task.id, "task succeeded", timeout: .seconds(10))  // the reply can overtake the log
         #expect(worker.lines(containing: task.id).filter { $0.contains("will retry") }.count == 2)
         await publisher.close()
         #expect(await worker.stop() == 0)
@@ -121,6 +122,7 @@ struct WorkerEndToEndTests {
         let eta = try #require(task.eta)
         #expect(try await publisher.call(task, timeout: .seconds(30)) == 2)
         #expect(Date() >= eta)
+        try await worker.waitForLog(task.id, "task succeeded", timeout: .seconds(10))  // the reply can overtake the log
         // It waited in the broker, not in a worker: it was delivered again once the eta came.
         #expect(worker.lines(containing: task.id).filter { $0.contains("task started") }.count == 1)
         await publisher.close()
@@ -175,6 +177,7 @@ struct LongTaskTests {
         let publisher = try await TaskPublisher(configuration: try setup.configuration())
         let task = TaskMessage(name: "demo.sleep", args: [10])
         #expect(try await publisher.call(task, timeout: .seconds(40)).doubleValue == 10)
+        try await worker.waitForLog(task.id, "task succeeded", timeout: .seconds(10))  // the reply can overtake the log
         let lines = worker.lines(containing: task.id)
         #expect(lines.filter { $0.contains("task started") }.count == 1)
         #expect(lines.allSatisfy { !$0.contains("redelivered=true") })
