@@ -22,6 +22,9 @@ struct CheckConfigCommand: AsyncParsableCommand {
             for task in table.unrouted { print("  \(task)") }
         }
         for warning in config.warnings { print("\nwarning: \(warning)") }
+        let topology = Topology(configuration: config, taskNames: tasks)
+        print("\nso that messages RabbitMQ expires in the work queues (Celery's `expires`) reach \(config.deadLetterQueue),")
+        print("set this policy once on the broker:\n  \(topology.deadLetterPolicyCommand)")
         print("\nconfig OK")
     }
 }
