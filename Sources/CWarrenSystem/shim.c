@@ -48,16 +48,6 @@ int cws_set_parent_death_signal(int signal) {
     return prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0);
 }
 
-long cws_resident_bytes(void) {
-    long pages = 0, resident = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (!f) return -1;
-    int n = fscanf(f, "%ld %ld", &pages, &resident);
-    fclose(f);
-    if (n != 2) return -1;
-    return resident * sysconf(_SC_PAGESIZE);
-}
-
 int cws_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC);
 }

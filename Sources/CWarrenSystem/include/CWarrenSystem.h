@@ -23,9 +23,6 @@ int cws_set_parent_death_signal(int signal);
 /// _GNU_SOURCE, which the Glibc module lacks). Returns 0, or -1 with errno set.
 int cws_pipe_cloexec(int fds[2]);
 
-/// Resident set size of this process in bytes (from /proc/self/statm), or -1.
-long cws_resident_bytes(void);
-
 /// Peak resident set size of this process in bytes (VmHWM in /proc/self/status), or -1.
 long cws_peak_resident_bytes(void);
 
