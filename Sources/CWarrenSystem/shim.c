@@ -7,6 +7,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 pid_t cws_spawn(const char *path, char *const argv[], char *const envp[], int status_fd, int control_fd, int *error) {
@@ -62,4 +63,14 @@ long cws_peak_resident_bytes(void) {
     }
     fclose(f);
     return kib < 0 ? -1 : kib * 1024;
+}
+
+int cws_child_has_ended(pid_t pid) {
+    siginfo_t info = {0};
+    int rc;
+    do {
+        rc = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT);
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0) return errno == ECHILD ? 1 : 0;  /* ECHILD: reaped already */
+    return info.si_pid == pid ? 1 : 0;
 }

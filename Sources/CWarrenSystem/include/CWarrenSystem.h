@@ -23,6 +23,10 @@ int cws_set_parent_death_signal(int signal);
 /// _GNU_SOURCE, which the Glibc module lacks). Returns 0, or -1 with errno set.
 int cws_pipe_cloexec(int fds[2]);
 
+/// 1 when child `pid` has ended (a zombie not yet reaped, or already reaped), 0 while it runs.
+/// It does not reap it (waitid with WNOWAIT): the thread that waits for its exit status still can.
+int cws_child_has_ended(pid_t pid);
+
 /// Peak resident set size of this process in bytes (VmHWM in /proc/self/status), or -1.
 long cws_peak_resident_bytes(void);
 

@@ -27,7 +27,7 @@ enum ChildMain {
         logger[metadataKey: "pid"] = "\(getpid())"
 
         let reports = ReportWriter(descriptor: 3)
-        let deaths = DeathTable()
+        let deaths = DeathsQueries(reports: reports)
         deaths.listen(on: STDIN_FILENO)
         let hooks = ChildHooks(
             taskStarted: { task, deadline in
@@ -35,7 +35,7 @@ enum ChildMain {
             },
             taskFinished: { id, outcome in reports.send(.finished(id: id, outcome: outcome)) },
             recycling: { reason in reports.send(.recycling(reason: reason)) },
-            deaths: { deaths[$0] })
+            deaths: { await deaths.ask($0) })
         let child = ChildWorker(queue: queue, configuration: configuration, registry: registry, slot: slot, logger: logger, hooks: hooks)
 
         let work = Task { try await child.run(onReady: { reports.send(.ready) }) }
@@ -67,6 +67,9 @@ final class ReportWriter: Sendable {
         self.descriptor = fcntl(descriptor, F_GETFD) >= 0 ? descriptor : nil
     }
 
+    /// Whether a supervisor reads the reports.
+    var isOpen: Bool { descriptor != nil }
+
     func send(_ report: ChildReport) {
         guard let descriptor else { return }
         let data = report.line
@@ -84,18 +87,40 @@ final class ReportWriter: Sendable {
     }
 }
 
-/// The supervisor's latest word on which tasks killed children.
-final class DeathTable: Sendable {
-    private let table = Mutex<[String: TaskDeaths]>([:])
+/// Asks the supervisor how often a redelivered task killed children, and waits for its word.
+final class DeathsQueries: Sendable {
+    private let reports: ReportWriter
+    private let waiting = Mutex<[String: [CheckedContinuation<TaskDeaths?, Never>]]>([:])
+    /// The supervisor answers at once; this only bounds a wait on a supervisor that is gone.
+    private let patience = Duration.seconds(10)
 
-    subscript(id: String) -> TaskDeaths? { table.withLock { $0[id] } }
+    init(reports: ReportWriter) { self.reports = reports }
 
-    /// Reads notices from `descriptor` (the child's standard input) on a thread of its own.
+    /// The deaths of task `id` as the supervisor counts them (nil: none, or no supervisor).
+    func ask(_ id: String) async -> TaskDeaths? {
+        guard reports.isOpen else { return nil }
+        let timeout = Task { [patience] in
+            try await Task.sleep(for: patience)
+            self.answer(id, nil)
+        }
+        defer { timeout.cancel() }
+        return await withCheckedContinuation { continuation in
+            waiting.withLock { $0[id, default: []].append(continuation) }
+            reports.send(.deathsQuery(id: id))
+        }
+    }
+
+    private func answer(_ id: String, _ deaths: TaskDeaths?) {
+        let continuations = waiting.withLock { $0.removeValue(forKey: id) } ?? []
+        continuations.forEach { $0.resume(returning: deaths) }
+    }
+
+    /// Reads the answers from `descriptor` (the child's standard input) on a thread of its own.
     func listen(on descriptor: Int32) {
         Thread.detachNewThread { [self] in
             LineReader.readLines(from: descriptor) { line in
                 if let notice = try? JSONDecoder().decode(SupervisorNotice.self, from: line) {
-                    table.withLock { $0 = notice.deaths }
+                    answer(notice.id, notice.deaths)
                 }
             }
         }

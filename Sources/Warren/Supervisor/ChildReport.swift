@@ -11,15 +11,20 @@ enum ChildReport: Codable, Sendable, Equatable {
     case finished(id: String, outcome: String)
     /// The child is stopping to be replaced: `max-tasks` or `max-memory`.
     case recycling(reason: String)
+    /// A task came redelivered: how often did it kill children? Answered by a ``SupervisorNotice``.
+    case deathsQuery(id: String)
 
     /// The line written to the pipe (newline included). Task reports come twice per task, so
-    /// they are plain text (`S <deadline or -> <id>`, `F <id>`); the rare ones are JSON.
+    /// they are plain text (`S <deadline or -> <id>`, `F <id>`, and `Q <id>` for a query);
+    /// the rare ones are JSON.
     var line: Data {
         switch self {
         case .started(let id, _, let deadline):
             return Data("S \(deadline.map { String($0) } ?? "-") \(id)\n".utf8)
         case .finished(let id, _):
             return Data("F \(id)\n".utf8)
+        case .deathsQuery(let id):
+            return Data("Q \(id)\n".utf8)
         default:
             var data = (try? JSONEncoder().encode(self)) ?? Data()
             data.append(0x0A)
@@ -34,6 +39,8 @@ enum ChildReport: Codable, Sendable, Equatable {
             self = .started(id: String(parts[1]), name: "", hardDeadline: Double(parts[0]))
         } else if line.hasPrefix("F ") {
             self = .finished(id: String(line.dropFirst(2)), outcome: "")
+        } else if line.hasPrefix("Q ") {
+            self = .deathsQuery(id: String(line.dropFirst(2)))
         } else {
             guard let value = try? JSONDecoder().decode(ChildReport.self, from: Data(line.utf8)) else { return nil }
             self = value
@@ -41,11 +48,14 @@ enum ChildReport: Codable, Sendable, Equatable {
     }
 }
 
-/// What the supervisor tells its children: one JSON object per line on their standard input.
+/// What the supervisor tells its children: one JSON object per line on their standard input,
+/// the answer to a ``ChildReport/deathsQuery(id:)``.
 struct SupervisorNotice: Codable, Sendable, Equatable {
-    /// Why tasks killed children, and how often: a redelivered task that killed children
-    /// `poisonThreshold` times is dead-lettered instead of run again.
-    var deaths: [String: TaskDeaths]
+    /// The task asked about.
+    var id: String
+    /// How often it was running in a child that died, and how (nil: never). A redelivered task
+    /// that killed children `poisonThreshold` times is dead-lettered instead of run again.
+    var deaths: TaskDeaths?
 
     var line: Data {
         var data = (try? JSONEncoder().encode(self)) ?? Data()

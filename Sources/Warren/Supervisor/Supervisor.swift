@@ -1,4 +1,5 @@
 import AMQP
+import CWarrenSystem
 import Foundation
 import Logging
 import Synchronization
@@ -143,7 +144,6 @@ final class Supervisor {
         slot.killedAtHardLimit = false
         slot.startedAt = .now
         logger.info("child started", metadata: ["child": "\(key)", "child.pid": "\(child.pid)"])
-        child.send(SupervisorNotice(deaths: deaths))
         Task {
             for await report in child.reports { self.handle(report, from: child, key: key, slot: slot) }
             let exit = await child.exitStatus()
@@ -170,6 +170,8 @@ final class Supervisor {
             break  // kept by the child's TaskTracker
         case .recycling(let reason):
             slot.recycling = reason
+        case .deathsQuery(let id):
+            Task { await self.answerDeathsQuery(id, from: child) }
         }
     }
 
@@ -185,7 +187,6 @@ final class Supervisor {
                 deaths[id, default: TaskDeaths(count: 0, reason: reason)].count += 1
                 deaths[id]?.reason = reason
             }
-            broadcastDeaths()
         }
         var metadata: Logger.Metadata = ["child": "\(key)", "child.pid": "\(child.pid)", "exit": "\(exit)"]
         if !running.isEmpty { metadata["tasks.running"] = "\(running.keys.sorted().joined(separator: ","))" }
@@ -218,8 +219,26 @@ final class Supervisor {
         }
     }
 
-    private func broadcastDeaths() {
-        for slot in slots.values { slot.child?.send(SupervisorNotice(deaths: deaths)) }
+    /// Tells `asker`, which got task `id` redelivered, how many children died running it.
+    ///
+    /// The broker redelivers as soon as a dying child's socket closes, which can be before this
+    /// actor has taken that child's exit: a child that has ended is waited for (its reader has
+    /// then read every report it wrote), and a child still listed as running the task is
+    /// counted with the deaths already recorded. `exited` moves a child from the one to the
+    /// other in one step, so none is counted twice.
+    private func answerDeathsQuery(_ id: String, from asker: ChildProcess) async {
+        for child in slots.values.compactMap(\.child) where child !== asker && cws_child_has_ended(child.pid) == 1 {
+            _ = await child.exitStatus()
+        }
+        var answer = deaths[id]
+        for slot in slots.values {
+            guard let child = slot.child, child !== asker, child.exited != nil || cws_child_has_ended(child.pid) == 1,
+                child.tasks.running.keys.contains(id)
+            else { continue }
+            let reason = slot.killedAtHardLimit ? DeadLetterReason.timeLimit.rawValue : DeadLetterReason.poison.rawValue
+            answer = TaskDeaths(count: (answer?.count ?? 0) + 1, reason: reason)
+        }
+        asker.send(SupervisorNotice(id: id, deaths: answer))
     }
 
     private func enforceHardLimits() {

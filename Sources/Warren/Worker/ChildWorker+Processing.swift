@@ -48,7 +48,7 @@ extension ChildWorker {
             return (await deadLetter(
                 delivery, reason: .malformed, errorType: "EnvelopeError", message: error.message, task: name, attempts: 0, io: io), nil)
         }
-        if delivery.redelivered, let deaths = hooks.deaths(task.id), deaths.count >= poisonThreshold {
+        if delivery.redelivered, let deaths = await hooks.deaths(task.id), deaths.count >= poisonThreshold {
             let reason: DeadLetterReason = deaths.reason == DeadLetterReason.timeLimit.rawValue ? .timeLimit : .poison
             let text = "the task was running when its worker process died \(deaths.count) times"
                 + (reason == .timeLimit ? " (killed at the hard time limit)" : " (crashed)")

@@ -162,8 +162,8 @@ struct ChildHooks: Sendable {
     var taskFinished: @Sendable (_ id: String, _ outcome: String) -> Void = { _, _ in }
     /// The child is stopping to be replaced.
     var recycling: @Sendable (_ reason: String) -> Void = { _ in }
-    /// How often this task was running in a child that died.
-    var deaths: @Sendable (_ id: String) -> TaskDeaths? = { _ in nil }
+    /// How often this task was running in a child that died (asked for redelivered tasks only).
+    var deaths: @Sendable (_ id: String) async -> TaskDeaths? = { _ in nil }
 }
 
 /// The most memory this process has held resident, in bytes. A task that allocated past the

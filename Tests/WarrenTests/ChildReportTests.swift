@@ -1,0 +1,37 @@
+import Foundation
+import Testing
+
+@testable import Warren
+
+/// The lines children and their supervisor exchange over the pipes.
+@Suite("Child reports")
+struct ChildReportTests {
+    @Test("every report reads back as it was written", arguments: [
+        ChildReport.ready,
+        .started(id: "a-1", name: "", hardDeadline: 1_790_000_000.5),
+        .started(id: "b 2", name: "", hardDeadline: nil),
+        .finished(id: "a-1", outcome: ""),
+        .recycling(reason: "max-tasks"),
+        .deathsQuery(id: "c-3"),
+    ])
+    func roundTrip(report: ChildReport) {
+        let line = String(decoding: report.line, as: UTF8.self)
+        #expect(line.hasSuffix("\n") && line.dropLast().allSatisfy { $0 != "\n" })
+        #expect(ChildReport(line: Substring(line.dropLast())) == report)
+    }
+
+    @Test("a line that is no report is ignored, not misread")
+    func garbage() {
+        #expect(ChildReport(line: "S") == nil)
+        #expect(ChildReport(line: "{\"nope\":1}") == nil)
+    }
+
+    @Test("the supervisor's answer names the task and its deaths, or none")
+    func answer() throws {
+        for notice in [SupervisorNotice(id: "x", deaths: TaskDeaths(count: 2, reason: "poison")), SupervisorNotice(id: "y", deaths: nil)] {
+            let line = notice.line
+            #expect(line.last == 0x0A)
+            #expect(try JSONDecoder().decode(SupervisorNotice.self, from: line.dropLast()) == notice)
+        }
+    }
+}
