@@ -13,6 +13,12 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        // A small HTTP server on Swift concurrency (no SwiftNIO): only the supervisor serves
+        // /metrics, and every child is the same binary, so its size and start-up matter.
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
     ],
     targets: [
         // The C API of librabbitmq (Debian: librabbitmq-dev), plus static inline shims.
@@ -34,6 +40,9 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "FlyingFox", package: "FlyingFox"),
             ]
         ),
         // The demo worker binary used by the README, the tests and the benchmarks.
@@ -41,7 +50,9 @@ let package = Package(
         // The Swift side of scripts/bench (the C reference lives in bench/c/).
         .executableTarget(name: "AMQPBench", dependencies: ["AMQP", "Warren"], path: "bench/swift"),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
-        .testTarget(name: "WarrenTests", dependencies: ["Warren", "WarrenTestSupport"]),
+        .testTarget(
+            name: "WarrenTests",
+            dependencies: ["Warren", "WarrenTestSupport", .product(name: "PropertyBased", package: "swift-property-based")]),
         // Against a real broker and the real warren-demo binary (built with the tests).
         .testTarget(name: "WarrenIntegrationTests", dependencies: ["Warren", "AMQP", "WarrenTestSupport"]),
         // Stand-ins shared by the test targets (a systemd notification socket).
