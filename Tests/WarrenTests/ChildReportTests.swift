@@ -8,9 +8,11 @@ import Testing
 struct ChildReportTests {
     @Test("every report reads back as it was written", arguments: [
         ChildReport.ready,
-        .started(id: "a-1", name: "", hardDeadline: 1_790_000_000.5),
-        .started(id: "b 2", name: "", hardDeadline: nil),
-        .finished(id: "a-1", outcome: ""),
+        .started(id: "a-1", hardDeadline: 1_790_000_000.5),
+        .started(id: "b 2", hardDeadline: nil),
+        .finished(TaskSummary(id: "a-1", name: "demo.add", outcome: .succeeded, duration: 0.0012, lag: 0.5)),
+        .finished(TaskSummary(id: "b 2", name: "with space", outcome: .retried, duration: 3, lag: nil)),
+        .deadLettered(reason: "malformed"),
         .recycling(reason: "max-tasks"),
         .deathsQuery(id: "c-3"),
     ])
@@ -23,7 +25,18 @@ struct ChildReportTests {
     @Test("a line that is no report is ignored, not misread")
     func garbage() {
         #expect(ChildReport(line: "S") == nil)
+        #expect(ChildReport(line: "F succeeded x - id") == nil)
+        #expect(ChildReport(line: "F nonsense 1 - id\tname") == nil)
         #expect(ChildReport(line: "{\"nope\":1}") == nil)
+    }
+
+    @Test("a task id with a line break or tab cannot break the line protocol; both ends see the same id")
+    func hostileID() {
+        let report = ChildReport.started(id: "evil\nF succeeded 1 - x\ty", hardDeadline: nil)
+        let line = String(decoding: report.line, as: UTF8.self)
+        #expect(line.filter { $0 == "\n" }.count == 1)
+        #expect(ChildReport(line: Substring(line.dropLast())) == .started(id: "evil?F succeeded 1 - x?y", hardDeadline: nil))
+        #expect(ChildReport.field("evil\nF succeeded 1 - x\ty") == "evil?F succeeded 1 - x?y")
     }
 
     @Test("the supervisor's answer names the task and its deaths, or none")

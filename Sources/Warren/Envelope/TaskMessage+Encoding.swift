@@ -24,7 +24,8 @@ extension TaskMessage {
     ///   `delivery_mode` 2 (persistent), `priority` (0 unless set, as kombu sends it),
     ///   `correlation_id` (the id unless set), `reply_to` when set, `expiration` when ``expires``
     ///   is set (milliseconds from `now` as text, never negative, as Celery computes it), and —
-    ///   beyond Celery — `message_id` = the id and `timestamp` = `now`, for queue-lag metrics.
+    ///   beyond Celery — `message_id` = the id and `timestamp` = `now`, for queue-lag metrics
+    ///   (and the header `timestamp_in_ms`, to the millisecond).
     /// - **Body** — `[args, kwargs, embed]`.
     ///
     /// - Parameter now: The publish time, for `timestamp` and `expiration`.
@@ -62,6 +63,11 @@ extension TaskMessage {
         table["stamps"] = headers["stamps"] ?? .table([:])
         for (key, value) in headers where !Self.celeryHeaderKeys.contains(key) {
             table[key] = value
+        }
+        // The publish time to the millisecond, for queue lag (`timestamp` counts whole seconds);
+        // the name RabbitMQ's message-timestamp plugin uses. Kept when already set (a retry).
+        if table[QueueLag.header] == nil {
+            table[QueueLag.header] = .int64(Int64((max(0, now.timeIntervalSince1970) * 1000).rounded()))
         }
 
         var properties = AMQPBasicProperties(

@@ -31,9 +31,10 @@ enum ChildMain {
         deaths.listen(on: STDIN_FILENO)
         let hooks = ChildHooks(
             taskStarted: { task, deadline in
-                reports.send(.started(id: task.id, name: task.name, hardDeadline: deadline?.timeIntervalSince1970))
+                reports.send(.started(id: task.id, hardDeadline: deadline?.timeIntervalSince1970))
             },
-            taskFinished: { id, outcome in reports.send(.finished(id: id, outcome: outcome)) },
+            taskFinished: { summary in reports.send(.finished(summary)) },
+            deadLettered: { reason in reports.send(.deadLettered(reason: reason.rawValue)) },
             recycling: { reason in reports.send(.recycling(reason: reason)) },
             deaths: { await deaths.ask($0) })
         let child = ChildWorker(queue: queue, configuration: configuration, registry: registry, slot: slot, logger: logger, hooks: hooks)
@@ -99,6 +100,7 @@ final class DeathsQueries: Sendable {
     /// The deaths of task `id` as the supervisor counts them (nil: none, or no supervisor).
     func ask(_ id: String) async -> TaskDeaths? {
         guard reports.isOpen else { return nil }
+        let id = ChildReport.field(id)  // as the supervisor sees it
         let timeout = Task { [patience] in
             try await Task.sleep(for: patience)
             self.answer(id, nil)

@@ -29,8 +29,13 @@ final class ChildProcess: Sendable {
     private let exit = OnceValue<Exit>()
 
     /// Spawns `executable` with `argv0` and `arguments` as its argv, and `environment`.
+    /// `taskReports` gets the `finished` and `deadLettered` reports, on the thread that reads
+    /// the child's pipe.
     /// - Throws: ``WorkerError`` when the process cannot be started.
-    init(executable: String, argv0: String, arguments: [String], environment: [String: String]) async throws {
+    init(
+        executable: String, argv0: String, arguments: [String], environment: [String: String],
+        taskReports: @escaping @Sendable (ChildReport) -> Void = { _ in }
+    ) async throws {
         var statusPipe: [Int32] = [0, 0]
         var controlPipe: [Int32] = [0, 0]
         guard cws_pipe_cloexec(&statusPipe) == 0, cws_pipe_cloexec(&controlPipe) == 0 else {
@@ -61,12 +66,14 @@ final class ChildProcess: Sendable {
         Thread.detachNewThread {
             LineReader.readLines(from: statusRead) { line in
                 switch ChildReport(line: Substring(String(decoding: line, as: UTF8.self))) {
-                case .started(let id, _, let deadline)?: tracker.state.withLock { $0.running[id] = deadline }
-                case .finished(let id, _)?:
+                case .started(let id, let deadline)?: tracker.state.withLock { $0.running[id] = deadline }
+                case .finished(let summary)?:
                     tracker.state.withLock {
-                        $0.running[id] = nil
+                        $0.running[summary.id] = nil
                         $0.finished += 1
                     }
+                    taskReports(.finished(summary))
+                case let report? where report.isPerTask: taskReports(report)
                 case let report?: sink.yield(report)
                 case nil: break
                 }

@@ -1,50 +1,97 @@
 import Foundation
 
-/// What a child process tells its supervisor: one JSON object per line on file descriptor 3.
-enum ChildReport: Codable, Sendable, Equatable {
+/// What a child process tells its supervisor: one line each on file descriptor 3.
+///
+/// Reports that come with every task are plain text, cheap to write and read:
+/// `S <hard deadline or -> <id>` (started), `F <outcome> <duration> <lag or -> <id>\t<name>`
+/// (finished), `D <reason>` (dead-lettered) and `Q <id>` (a query). The rare lifecycle ones are
+/// JSON objects.
+enum ChildReport: Sendable, Equatable {
     /// The child's consumer is registered: it takes tasks.
     case ready
     /// A handler started. `hardDeadline` (seconds since 1970) is when the supervisor kills the
     /// child if the task is still running.
-    case started(id: String, name: String, hardDeadline: Double?)
-    /// A task ended (any outcome) and was settled with the broker.
-    case finished(id: String, outcome: String)
+    case started(id: String, hardDeadline: Double?)
+    /// A task whose handler ran ended, and was settled with the broker.
+    case finished(TaskSummary)
+    /// A message was dead-lettered, for this reason.
+    case deadLettered(reason: String)
     /// The child is stopping to be replaced: `max-tasks` or `max-memory`.
     case recycling(reason: String)
     /// A task came redelivered: how often did it kill children? Answered by a ``SupervisorNotice``.
     case deathsQuery(id: String)
 
-    /// The line written to the pipe (newline included). Task reports come twice per task, so
-    /// they are plain text (`S <deadline or -> <id>`, `F <id>`, and `Q <id>` for a query);
-    /// the rare ones are JSON.
+    /// The JSON form of the lifecycle reports.
+    private enum Lifecycle: Codable {
+        case ready
+        case recycling(reason: String)
+    }
+
+    /// The line written to the pipe (newline included).
     var line: Data {
+        let text: String
         switch self {
-        case .started(let id, _, let deadline):
-            return Data("S \(deadline.map { String($0) } ?? "-") \(id)\n".utf8)
-        case .finished(let id, _):
-            return Data("F \(id)\n".utf8)
+        case .started(let id, let deadline):
+            text = "S \(deadline.map { String($0) } ?? "-") \(Self.field(id))"
+        case .finished(let t):
+            text = "F \(t.outcome.rawValue) \(t.duration) \(t.lag.map { String($0) } ?? "-") \(Self.field(t.id))\t\(Self.field(t.name))"
+        case .deadLettered(let reason):
+            text = "D \(Self.field(reason))"
         case .deathsQuery(let id):
-            return Data("Q \(id)\n".utf8)
-        default:
-            var data = (try? JSONEncoder().encode(self)) ?? Data()
-            data.append(0x0A)
-            return data
+            text = "Q \(Self.field(id))"
+        case .ready:
+            text = Self.json(.ready)
+        case .recycling(let reason):
+            text = Self.json(.recycling(reason: reason))
         }
+        return Data((text + "\n").utf8)
     }
 
     init?(line: Substring) {
-        if line.hasPrefix("S ") {
-            let parts = line.dropFirst(2).split(separator: " ", maxSplits: 1)
+        let tag = line.prefix(2)
+        let rest = line.dropFirst(2)
+        switch tag {
+        case "S ":
+            let parts = rest.split(separator: " ", maxSplits: 1)
             guard parts.count == 2 else { return nil }
-            self = .started(id: String(parts[1]), name: "", hardDeadline: Double(parts[0]))
-        } else if line.hasPrefix("F ") {
-            self = .finished(id: String(line.dropFirst(2)), outcome: "")
-        } else if line.hasPrefix("Q ") {
-            self = .deathsQuery(id: String(line.dropFirst(2)))
-        } else {
-            guard let value = try? JSONDecoder().decode(ChildReport.self, from: Data(line.utf8)) else { return nil }
-            self = value
+            self = .started(id: String(parts[1]), hardDeadline: Double(parts[0]))
+        case "F ":
+            let parts = rest.split(separator: " ", maxSplits: 3)
+            guard parts.count == 4, let outcome = TaskOutcome(rawValue: String(parts[0])), let duration = Double(parts[1]),
+                let tab = parts[3].firstIndex(of: "\t")
+            else { return nil }
+            let ids = parts[3]
+            self = .finished(TaskSummary(
+                id: String(ids[..<tab]), name: String(ids[ids.index(after: tab)...]), outcome: outcome, duration: duration,
+                lag: Double(parts[2])))
+        case "D ":
+            self = .deadLettered(reason: String(rest))
+        case "Q ":
+            self = .deathsQuery(id: String(rest))
+        default:
+            switch try? JSONDecoder().decode(Lifecycle.self, from: Data(line.utf8)) {
+            case .ready?: self = .ready
+            case .recycling(let reason)?: self = .recycling(reason: reason)
+            case nil: return nil
+            }
         }
+    }
+
+    /// A dead letter: counted where it is read, not sent on to the supervisor's actor.
+    var isPerTask: Bool {
+        if case .deadLettered = self { return true }
+        return false
+    }
+
+    /// `text` made safe for one field of a line: no line breaks or tabs (a task id is the
+    /// sender's text; both ends of the pipe see the same cleaned id).
+    static func field(_ text: String) -> String {
+        guard text.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\t" }) else { return text }
+        return String(text.map { $0 == "\n" || $0 == "\r" || $0 == "\t" ? "?" : $0 })
+    }
+
+    private static func json(_ value: Lifecycle) -> String {
+        String(decoding: (try? JSONEncoder().encode(value)) ?? Data("{}".utf8), as: UTF8.self)
     }
 }
 

@@ -53,8 +53,11 @@ final class Supervisor {
     private var shuttingDown = false
     private var reloading = false
     private var announcedReady = false
+    private var lastStatus = ""
     private let finished = OnceValue<Int32>()
     private let systemd = SystemdNotifier()
+    /// What every child did and how the pool fares, served at `metrics.listen`.
+    let metrics = WarrenMetrics()
     /// When the supervisor's loop last ran: the watchdog pings systemd only while it is recent.
     private let lastTick = Heartbeat()
 
@@ -74,6 +77,14 @@ final class Supervisor {
             "broker": "\(configuration.broker)", "tasks": "\(registry.names.count)", "pid": "\(getpid())",
         ])
         try await Topology.declare(configuration: configuration, taskNames: registry.names, logger: logger)
+        let server = configuration.metrics.enabled ? MetricsServer(metrics: metrics, logger: logger) : nil
+        let probe = QueueProbe(metrics: metrics, logger: logger)
+        await server?.start(listen: configuration.metrics.listen)
+        defer {
+            server?.stop()
+            probe.stop()
+        }
+        probe.start(configuration: configuration)
         for queue in configuration.queues {
             for n in 1...queue.children { await launch(SlotKey(queue: queue.name, slot: n)) }
         }
@@ -89,10 +100,13 @@ final class Supervisor {
             while await hangups.first() != nil { await self.reload() }
         }
         Task {
+            var ticks = 0
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(200))
                 self.enforceHardLimits()
                 self.lastTick.beat()
+                ticks += 1
+                if ticks % 10 == 0 { self.reportStatus() }
             }
         }
         // Healthy = the supervisor's own loop runs (not "the broker answers": a broker outage
@@ -112,11 +126,20 @@ final class Supervisor {
         return env
     }
 
-    /// What `systemctl status` shows: how many children consume.
+    /// What `systemctl status` shows: how many children consume, and tasks done. Also the
+    /// children gauges. Called on every child event and every few ticks (for the task count);
+    /// systemd hears only of changes.
     private func reportStatus() {
+        for queue in configuration.queues {
+            let mine = slots.filter { $0.key.queue == queue.name }.values
+            metrics.children(queue: queue.name, alive: mine.filter { $0.child != nil }.count, ready: mine.filter(\.isReady).count)
+        }
         let ready = slots.values.filter(\.isReady).count
         let tasks = slots.values.reduce(0) { $0 + $1.tasksBefore + ($1.child?.tasks.finished ?? 0) }
-        systemd.status("\(ready)/\(slots.count) children consuming, \(tasks) tasks done")
+        let status = "\(ready)/\(slots.count) children consuming, \(tasks) tasks done"
+        guard status != lastStatus else { return }
+        lastStatus = status
+        systemd.status(status)
     }
 
     /// Starts the child of `key` (into a fresh slot when `replacing`, so the old child's exit
@@ -127,10 +150,18 @@ final class Supervisor {
         slots[key] = slot
         let child: ChildProcess
         do {
+            let (metrics, queue) = (self.metrics, key.queue)
             child = try await ChildProcess(
                 executable: executable, argv0: CommandLine.arguments.first ?? "warren",
                 arguments: ["child", "--config", configPath, "--queue", key.queue, "--slot", "\(key.slot)"],
-                environment: childEnvironment)
+                environment: childEnvironment
+            ) { report in
+                switch report {
+                case .finished(let task): metrics.taskFinished(queue: queue, task)
+                case .deadLettered(let reason): metrics.deadLettered(queue: queue, reason: reason)
+                default: break
+                }
+            }
         } catch {
             logger.error("cannot start a child", metadata: ["child": "\(key)", "error": "\(error)"])
             scheduleRestart(key, slot)
@@ -163,11 +194,10 @@ final class Supervisor {
                 announcedReady = true
                 logger.info("ready: every child is consuming", metadata: ["children": "\(slots.count)"])
                 systemd.ready(status: "\(slots.count)/\(slots.count) children consuming")
-            } else {
-                reportStatus()
             }
-        case .started, .finished:
-            break  // kept by the child's TaskTracker
+            reportStatus()
+        case .started, .finished, .deadLettered:
+            break  // kept by the child's TaskTracker and counted in the metrics where they are read
         case .recycling(let reason):
             slot.recycling = reason
         case .deathsQuery(let id):
@@ -200,10 +230,13 @@ final class Supervisor {
         slot.isReady = false
         reportStatus()
         if let reason = slot.recycling, clean {
+            metrics.childRecycled(queue: key.queue, reason: reason)
             logger.info("child recycled; starting its replacement", metadata: metadata.merging(["reason": "\(reason)"]) { $1 })
             Task { _ = await self.launch(key) }
             return
         }
+        let cause = if slot.killedAtHardLimit { "time-limit" } else if case .signalled = exit { "killed" } else { "crashed" }
+        metrics.childRestarted(queue: key.queue, reason: cause)
         logger.error("child died; restarting", metadata: metadata.merging(["restart.in": "\(slot.backoff.secondsText)"]) { $1 })
         scheduleRestart(key, slot)
     }

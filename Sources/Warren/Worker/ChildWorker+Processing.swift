@@ -23,21 +23,22 @@ extension ChildWorker {
     /// Runs one delivery to its end and settles it with the broker. Never throws: every failure
     /// becomes a retry, a dead letter or (when even that cannot be published) a requeue.
     func process(_ delivery: AMQPDelivery, io: AMQPConnectionThread, tracker: DeliveryTracker, slots: AsyncSlots) async {
-        let (settlement, taskID) = await outcome(of: delivery, io: io, slots: slots)
+        let (settlement, summary) = await outcome(of: delivery, io: io, slots: slots)
         tracker.settle(delivery.deliveryTag) { multiple in
             switch settlement {
             case .ack: io.ack(delivery, multiple: multiple)
             case .requeue: io.nack(delivery, requeue: true)
             }
         }
-        if let taskID {
-            hooks.taskFinished(taskID, settlement == .ack ? "settled" : "requeued")
+        if var summary {
+            if settlement == .requeue { summary.outcome = .requeued }
+            hooks.taskFinished(summary)
             taskFinished()
         }
     }
 
-    /// How the delivery ends, and the task id when a handler ran.
-    private func outcome(of delivery: AMQPDelivery, io: AMQPConnectionThread, slots: AsyncSlots) async -> (Settlement, String?) {
+    /// How the delivery ends, and what the task's handler did when it ran.
+    private func outcome(of delivery: AMQPDelivery, io: AMQPConnectionThread, slots: AsyncSlots) async -> (Settlement, TaskSummary?) {
         if stopping.withLock({ $0 }) { return (.requeue, nil) }  // stopping: prefetched tasks go back
         let task: TaskMessage
         do {
@@ -58,12 +59,14 @@ extension ChildWorker {
                 delivery, reason: reason, errorType: "WorkerLostError", message: text, task: task.name, attempts: task.retries + 1,
                 io: io), nil)
         }
-        let (settlement, ran) = await run(delivery, task: task, io: io, slots: slots)
-        return (settlement, ran ? task.id : nil)
+        return await run(delivery, task: task, io: io, slots: slots)
     }
 
-    /// Runs a decoded task (or sends it on: unknown, expired, not due yet). `true` when its handler ran.
-    private func run(_ delivery: AMQPDelivery, task: TaskMessage, io: AMQPConnectionThread, slots: AsyncSlots) async -> (Settlement, Bool) {
+    /// Runs a decoded task (or sends it on: unknown, expired, not due yet); a summary when its
+    /// handler ran.
+    private func run(_ delivery: AMQPDelivery, task: TaskMessage, io: AMQPConnectionThread, slots: AsyncSlots)
+        async -> (Settlement, TaskSummary?)
+    {
         var log = logger
         log[metadataKey: "task.id"] = "\(task.id)"
         log[metadataKey: "task.name"] = "\(task.name)"
@@ -75,7 +78,7 @@ extension ChildWorker {
             reply(.failure(CeleryException(type: "NotRegistered", module: "celery.exceptions", message: task.name), for: task), to: task, io: io)
             return (await deadLetter(
                 delivery, reason: .unknownTask, errorType: "NotRegistered", message: text, task: task.name,
-                attempts: task.retries, io: io), false)
+                attempts: task.retries, io: io), nil)
         }
         if let expires = task.expires, expires < Date() {
             log.warning("expired task dead-lettered", metadata: ["expires": "\(CeleryTime.format(expires))"])
@@ -86,12 +89,12 @@ extension ChildWorker {
             return (await deadLetter(
                 delivery, reason: .expired, errorType: "TaskRevokedError",
                 message: "the task expired at \(CeleryTime.format(expires)) before it could run", task: task.name,
-                attempts: task.retries, io: io), false)
+                attempts: task.retries, io: io), nil)
         }
         if let eta = task.eta {
             let wait = eta.timeIntervalSinceNow
             if wait * 1000 >= Double(DelayedDelivery.smallestStep) {
-                return (await sendToWait(delivery, task: task, until: eta, io: io, log: log), false)
+                return (await sendToWait(delivery, task: task, until: eta, io: io, log: log), nil)
             }
             if wait > 0 { try? await Task.sleep(for: .seconds(wait)) }  // under 100 ms: cheaper than a round trip
         }
@@ -99,26 +102,31 @@ extension ChildWorker {
         await slots.acquire()
         defer { slots.release() }
         // Stopping while this waited for a slot: it goes back to the queue, not run.
-        if stopping.withLock({ $0 }) { return (.requeue, false) }
+        if stopping.withLock({ $0 }) { return (.requeue, nil) }
         let context = TaskContext(
             id: task.id, name: task.name, attempt: task.retries + 1, queue: queue.name, redelivered: delivery.redelivered,
             eta: task.eta, expires: task.expires, logger: log, message: task)
         let softLimit = task.timeLimit.soft ?? queue.timeLimit
         let hardLimit = task.timeLimit.hard ?? softLimit.map { $0 + hardTimeLimitGrace }
-        hooks.taskStarted(task, hardLimit.map { Date().addingTimeInterval($0.seconds) })
+        let now = Date()
+        let lag = QueueLag.seconds(of: delivery, dueAt: task.eta, now: now)
+        hooks.taskStarted(task, hardLimit.map { now.addingTimeInterval($0.seconds) })
         log.debug("task started", metadata: ["redelivered": "\(delivery.redelivered)"])
         let started = ContinuousClock.now
         let result = await run(handler, task, context, softLimit: softLimit)
         let duration = ContinuousClock.now - started
         if log.logLevel <= .info { log[metadataKey: "duration"] = "\(duration.secondsText)" }  // only when it will be logged
 
+        var summary = TaskSummary(id: task.id, name: task.name, outcome: .succeeded, duration: duration.seconds, lag: lag)
         switch result {
         case .success(let value):
             log.info("task succeeded")
             reply(.success(value, for: task), to: task, io: io)
-            return (.ack, true)
+            return (.ack, summary)
         case .failure(let error):
-            return (await failed(delivery, task: task, error: error, io: io, log: log), true)
+            let settlement: Settlement
+            (settlement, summary.outcome) = await failed(delivery, task: task, error: error, io: io, log: log)
+            return (settlement, summary)
         }
     }
 
@@ -145,9 +153,9 @@ extension ChildWorker {
         }
     }
 
-    /// A handler failed: retry per policy, or dead-letter.
+    /// A handler failed: retry per policy (`retried`), or dead-letter (`failed`).
     private func failed(_ delivery: AMQPDelivery, task: TaskMessage, error: any Error, io: AMQPConnectionThread, log: Logger)
-        async -> Settlement
+        async -> (Settlement, TaskOutcome)
     {
         let attempt = task.retries + 1
         let exception = CeleryException(error)
@@ -158,17 +166,17 @@ extension ChildWorker {
             if case .retry(let after) = e.action {
                 requestedDelay = after
             } else {
-                return await giveUp(delivery, task: task, reason: .failed, error: error, io: io, log: log)
+                return (await giveUp(delivery, task: task, reason: .failed, error: error, io: io, log: log), .failed)
             }
         case is EnvelopeError:  // the arguments do not fit the handler: no retry can fix that
-            return await giveUp(delivery, task: task, reason: .malformed, error: error, io: io, log: log)
+            return (await giveUp(delivery, task: task, reason: .malformed, error: error, io: io, log: log), .failed)
         case is TimeLimitExceeded:
             finalReason = .timeLimit
         default:
             break
         }
         guard retryPolicy.allowsRetry(afterAttempt: attempt) else {
-            return await giveUp(delivery, task: task, reason: finalReason, error: error, io: io, log: log)
+            return (await giveUp(delivery, task: task, reason: finalReason, error: error, io: io, log: log), .failed)
         }
         let delay = requestedDelay ?? retryPolicy.delay(forAttempt: attempt)
         log.warning("task failed, will retry", metadata: [
@@ -176,7 +184,7 @@ extension ChildWorker {
         ])
         var headers = DeadLetterHeaders.recordingFailure(in: delivery.properties.headers, delivery: delivery)
         headers["retries"] = .int32(Int32(clamping: attempt))
-        return await republish(delivery, task: task, headers: headers, until: Date().addingTimeInterval(delay.seconds), io: io)
+        return (await republish(delivery, task: task, headers: headers, until: Date().addingTimeInterval(delay.seconds), io: io), .retried)
     }
 
     private func giveUp(
@@ -261,8 +269,10 @@ extension ChildWorker {
             properties.headers?["x-warren-original-expiration"] = .string(expiration)
             properties.expiration = nil
         }
-        return await publishConfirmed(
+        let settlement = await publishConfirmed(
             delivery.body, exchange: "", routingKey: configuration.deadLetterQueue, properties: properties, io: io)
+        if settlement == .ack { hooks.deadLettered(reason) }
+        return settlement
     }
 
     /// Publishes with a broker confirm: `.ack` for the original once confirmed, else `.requeue`,

@@ -158,8 +158,10 @@ extension ChildWorker {
 struct ChildHooks: Sendable {
     /// A handler started; the supervisor kills the child past `hardDeadline`.
     var taskStarted: @Sendable (_ task: TaskMessage, _ hardDeadline: Date?) -> Void = { _, _ in }
-    /// A task ended and was settled.
-    var taskFinished: @Sendable (_ id: String, _ outcome: String) -> Void = { _, _ in }
+    /// A task whose handler ran ended and was settled.
+    var taskFinished: @Sendable (_ summary: TaskSummary) -> Void = { _ in }
+    /// A message was dead-lettered (the broker confirmed it), for this reason.
+    var deadLettered: @Sendable (_ reason: DeadLetterReason) -> Void = { _ in }
     /// The child is stopping to be replaced.
     var recycling: @Sendable (_ reason: String) -> Void = { _ in }
     /// How often this task was running in a child that died (asked for redelivered tasks only).

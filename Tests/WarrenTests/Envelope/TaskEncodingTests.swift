@@ -22,13 +22,15 @@ struct TaskEncodingTests {
         #expect(p.timestamp == 1_735_732_800)
 
         let headers = try #require(p.headers)
-        #expect(headers.keys == TaskMessage.celeryHeaderKeys)
+        // Celery's headers in Celery's order, then Warren's one addition: the publish time in ms.
+        #expect(headers.keys == TaskMessage.celeryHeaderKeys + [QueueLag.header])
         let expected: AMQPTable = [
             "lang": "py", "task": "demo.add", "id": "id-1", "shadow": .void, "eta": .void, "expires": .void,
             "group": .void, "group_index": .void, "retries": .int32(0), "timelimit": .array([.void, .void]),
             "root_id": "id-1", "parent_id": .void, "argsrepr": "[2, 3]", "kwargsrepr": "{}",
             "origin": .string(TaskMessage.defaultOrigin), "ignore_result": false,
             "replaced_task_nesting": .int32(0), "stamped_headers": .void, "stamps": .table([:]),
+            "timestamp_in_ms": .int64(1_735_732_800_250),
         ]
         #expect(headers == expected)
 
@@ -104,7 +106,7 @@ struct TaskEncodingTests {
         #expect(out["replaced_task_nesting"] == .int32(2))
         #expect(out["x-custom"] == "kept")
         #expect(out["origin"] == "gen4242@laptop")
-        #expect(out.keys == TaskMessage.celeryHeaderKeys + ["x-custom"])
+        #expect(out.keys == TaskMessage.celeryHeaderKeys + ["x-custom", QueueLag.header])
         #expect(task.encoded(now: now).properties.correlationID == CeleryFixture.taskID)
     }
 

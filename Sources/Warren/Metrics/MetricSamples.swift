@@ -1,0 +1,135 @@
+import FlyingFox
+import FlyingSocks
+import Foundation
+
+/// One line of a Prometheus text exposition: a name, its labels and a value.
+public struct MetricSample: Sendable, Equatable {
+    public var name: String
+    public var labels: [String: String]
+    public var value: Double
+}
+
+/// The samples a supervisor's `/metrics` served, for `status` and for scripts.
+public struct MetricSamples: Sendable {
+    /// Every sample, in the order served.
+    public var samples: [MetricSample]
+
+    /// Reads the text exposition format (version 0.0.4); comments and lines it cannot read are
+    /// skipped.
+    public init(parsing text: String) {
+        samples = text.split(separator: "\n").compactMap(Self.sample)
+    }
+
+    /// The sum of the samples named `name` whose labels include `labels` (0 when none).
+    public func sum(_ name: String, _ labels: [String: String] = [:]) -> Double {
+        matching(name, labels).reduce(0) { $0 + $1.value }
+    }
+
+    /// The samples named `name` whose labels include `labels`.
+    public func matching(_ name: String, _ labels: [String: String] = [:]) -> [MetricSample] {
+        samples.filter { sample in sample.name == name && labels.allSatisfy { sample.labels[$0.key] == $0.value } }
+    }
+
+    /// The `q` quantile (0...1) of histogram `name` (its `_bucket` samples whose labels include
+    /// `labels`, summed over the rest), interpolated within its bucket as PromQL's
+    /// `histogram_quantile` does; nil when it holds no observation.
+    public func quantile(_ q: Double, histogram name: String, _ labels: [String: String] = [:]) -> Double? {
+        var buckets: [Double: Double] = [:]
+        for sample in matching("\(name)_bucket", labels) {
+            guard let le = sample.labels["le"].flatMap({ $0 == "+Inf" ? Double.infinity : Double($0) }) else { continue }
+            buckets[le, default: 0] += sample.value
+        }
+        return Self.quantile(q, cumulative: buckets.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+    }
+
+    /// `histogram_quantile` over cumulative buckets (upper bound, count), sorted by bound.
+    static func quantile(_ q: Double, cumulative buckets: [(bound: Double, count: Double)]) -> Double? {
+        guard let total = buckets.last?.count, total > 0 else { return nil }
+        let rank = q * total
+        var (lower, below) = (0.0, 0.0)
+        for (bound, count) in buckets {
+            if count >= rank {
+                // The +Inf bucket has no upper edge: answer the highest finite bound.
+                if bound.isInfinite { return lower }
+                let inBucket = count - below
+                return inBucket > 0 ? lower + (bound - lower) * (rank - below) / inBucket : bound
+            }
+            (lower, below) = (bound, count)
+        }
+        return lower
+    }
+
+    /// Fetches `http://listen/metrics`.
+    /// - Throws: when nothing answers there, or the answer is not 200.
+    public static func scrape(_ listen: ListenAddress, timeout: Duration = .seconds(5)) async throws -> MetricSamples {
+        let address = try MetricsServer.socketAddress(listen)
+        let body = try await withThrowingTaskGroup(of: Data?.self) { group in
+            group.addTask {
+                var client = HTTPClient()
+                let request = HTTPRequest(
+                    method: .GET, version: .http11, path: "/metrics", query: [], headers: [HTTPHeader("Host"): "\(listen)"], body: Data())
+                let response = try await client.sendHTTPRequest(request, to: address)
+                guard response.statusCode == .ok else {
+                    throw WorkerError("http://\(listen)/metrics answered \(response.statusCode.code)")
+                }
+                return try await response.bodyData
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let body = first else {
+                throw WorkerError("http://\(listen)/metrics did not answer within \(timeout.humanReadable)")
+            }
+            return body
+        }
+        return MetricSamples(parsing: String(decoding: body, as: UTF8.self))
+    }
+
+    /// `name{a="x",b="y"} value` (labels optional; escaped quotes and backslashes in values).
+    private static func sample(_ line: Substring) -> MetricSample? {
+        guard let first = line.first, first != "#" else { return nil }
+        var labels: [String: String] = [:]
+        let name: Substring
+        var rest: Substring
+        if let brace = line.firstIndex(of: "{") {
+            name = line[..<brace]
+            rest = line[line.index(after: brace)...]
+            while let eq = rest.firstIndex(of: "="), rest[rest.index(after: eq)...].first == "\"" {
+                let key = rest[..<eq].trimmingCharacters(in: CharacterSet(charactersIn: ", "))
+                var value = ""
+                var index = rest.index(eq, offsetBy: 2)
+                while index < rest.endIndex, rest[index] != "\"" {
+                    if rest[index] == "\\", rest.index(after: index) < rest.endIndex {
+                        index = rest.index(after: index)
+                        value.append(rest[index] == "n" ? "\n" : rest[index])
+                    } else {
+                        value.append(rest[index])
+                    }
+                    index = rest.index(after: index)
+                }
+                guard index < rest.endIndex else { return nil }
+                labels[key] = value
+                rest = rest[rest.index(after: index)...]
+            }
+            guard let close = rest.firstIndex(of: "}") else { return nil }
+            rest = rest[rest.index(after: close)...]
+        } else {
+            guard let space = line.firstIndex(of: " ") else { return nil }
+            name = line[..<space]
+            rest = line[space...]
+        }
+        let fields = rest.split(separator: " ")
+        guard let text = fields.first else { return nil }
+        let value: Double? =
+            switch text {
+            case "+Inf": .infinity
+            case "-Inf": -.infinity
+            case "NaN": .nan
+            default: Double(text)
+            }
+        guard let value else { return nil }
+        return MetricSample(name: String(name), labels: labels, value: value)
+    }
+}
