@@ -36,9 +36,10 @@ struct TestSetup {
 
     /// - Parameters:
     ///   - latency, slow, bigmem, other: each queue's settings, as YAML lines (`key: value`).
+    ///   - metrics: where the supervisor serves its metrics; none when nil.
     init(
         heartbeat: String = "10s", latency: [String] = ["children: 2", "prefetch: 8"], slow: [String] = ["prefetch: 1"],
-        bigmem: [String] = ["prefetch: 1"], other: [String] = []
+        bigmem: [String] = ["prefetch: 1"], other: [String] = [], metrics: ListenAddress? = nil
     ) throws {
         prefix = "t\(UUID().uuidString.prefix(8).lowercased())"
         let p = prefix
@@ -65,7 +66,8 @@ struct TestSetup {
             unrouted:
               queue: \(p).unrouted
             metrics:
-              enabled: false
+              enabled: \(metrics != nil)
+              listen: \(metrics ?? ListenAddress(host: "127.0.0.1", port: 9464))
             log:
               level: debug
             """
