@@ -13,7 +13,7 @@ enum CLIContext {
     }
 }
 
-/// The command line every Warren worker binary gets: `run`, `publish`, `dlq`, `check-config`.
+/// The command line every Warren worker binary gets: `run`, `publish`, `status`, `dlq`, `check-config`.
 struct WarrenCommand: AsyncParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(
@@ -21,7 +21,9 @@ struct WarrenCommand: AsyncParsableCommand {
             abstract: "A Warren worker: runs the registered task handlers on RabbitMQ.",
             discussion: "Tasks: \(CLIContext.worker.registry.names.joined(separator: ", "))",
             version: Warren.version,
-            subcommands: [RunCommand.self, PublishCommand.self, DLQCommand.self, CheckConfigCommand.self, ChildCommand.self])
+            subcommands: [
+                RunCommand.self, PublishCommand.self, StatusCommand.self, DLQCommand.self, CheckConfigCommand.self, ChildCommand.self,
+            ])
     }
 }
 

@@ -34,12 +34,18 @@ public struct MetricSamples: Sendable {
     /// `labels`, summed over the rest), interpolated within its bucket as PromQL's
     /// `histogram_quantile` does; nil when it holds no observation.
     public func quantile(_ q: Double, histogram name: String, _ labels: [String: String] = [:]) -> Double? {
+        Self.quantile(q, cumulative: buckets(name, labels).sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+    }
+
+    /// Histogram `name`'s cumulative counts by upper bound (`le`), summed over the samples
+    /// whose labels include `labels`.
+    func buckets(_ name: String, _ labels: [String: String]) -> [Double: Double] {
         var buckets: [Double: Double] = [:]
         for sample in matching("\(name)_bucket", labels) {
             guard let le = sample.labels["le"].flatMap({ $0 == "+Inf" ? Double.infinity : Double($0) }) else { continue }
             buckets[le, default: 0] += sample.value
         }
-        return Self.quantile(q, cumulative: buckets.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        return buckets
     }
 
     /// `histogram_quantile` over cumulative buckets (upper bound, count), sorted by bound.

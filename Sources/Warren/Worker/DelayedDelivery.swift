@@ -37,6 +37,17 @@ struct DelayedDelivery: Sendable {
         return Int(step.rounded(.down))
     }
 
+    /// Every ladder step up to `milliseconds`, smallest first: the wait queues that can exist.
+    static func steps(upTo milliseconds: Int) -> [Int] {
+        var steps: [Int] = []
+        var step = Double(smallestStep)
+        while step <= Double(milliseconds) {
+            steps.append(Int(step.rounded(.down)))
+            step *= 1.1
+        }
+        return steps
+    }
+
     /// Declares the two exchanges and binds `queues` to the delayed exchange.
     func declare(on channel: AMQPChannel, queues: [String]) throws(AMQPError) {
         try channel.declareExchange(waitExchange, type: "headers", durable: true)
