@@ -55,7 +55,8 @@ extension Worker {
     }
 }
 
-/// Sets up swift-log once for this process: one line per event on stderr.
+/// Sets up swift-log once for this process: one line per event on stderr, readable text (no
+/// colours: journald keeps it as it is) or JSON (`log.format: json`).
 enum LogSetup {
     private static let done = Mutex(false)
 
@@ -65,10 +66,19 @@ enum LogSetup {
             return !d
         }
         if first {
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = config.level
-                return handler
+            switch config.format {
+            case .text:
+                LoggingSystem.bootstrap { label in
+                    var handler = StreamLogHandler.standardError(label: label)
+                    handler.logLevel = config.level
+                    return handler
+                }
+            case .json:
+                LoggingSystem.bootstrap { label in
+                    var handler = JSONLogHandler(label: label)
+                    handler.logLevel = config.level
+                    return handler
+                }
             }
         }
         var logger = Logger(label: CLIContext.worker.name)

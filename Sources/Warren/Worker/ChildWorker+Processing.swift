@@ -120,7 +120,7 @@ extension ChildWorker {
         var summary = TaskSummary(id: task.id, name: task.name, outcome: .succeeded, duration: duration.seconds, lag: lag)
         switch result {
         case .success(let value):
-            log.info("task succeeded")
+            log.info("task succeeded", metadata: ["task.outcome": "succeeded"])
             reply(.success(value, for: task), to: task, io: io)
             return (.ack, summary)
         case .failure(let error):
@@ -180,7 +180,7 @@ extension ChildWorker {
         }
         let delay = requestedDelay ?? retryPolicy.delay(forAttempt: attempt)
         log.warning("task failed, will retry", metadata: [
-            "error": "\(exception.type): \(exception.message)", "retry.in": "\(delay.secondsText)",
+            "task.outcome": "retried", "error": "\(exception.type): \(exception.message)", "retry.in": "\(delay.secondsText)",
         ])
         var headers = DeadLetterHeaders.recordingFailure(in: delivery.properties.headers, delivery: delivery)
         headers["retries"] = .int32(Int32(clamping: attempt))
@@ -192,7 +192,7 @@ extension ChildWorker {
         log: Logger
     ) async -> Settlement {
         let exception = CeleryException(error)
-        log.error("task failed, dead-lettered", metadata: ["reason": "\(reason.rawValue)", "error": "\(exception.type): \(exception.message)"])
+        log.error("task failed, dead-lettered", metadata: ["task.outcome": "failed", "reason": "\(reason.rawValue)", "error": "\(exception.type): \(exception.message)"])
         reply(.failure(error, for: task), to: task, io: io)
         return await deadLetter(
             delivery, reason: reason, errorType: exception.type, message: exception.message, task: task.name,
