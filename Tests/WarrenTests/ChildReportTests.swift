@@ -8,6 +8,7 @@ import Testing
 struct ChildReportTests {
     @Test("every report reads back as it was written", arguments: [
         ChildReport.ready,
+        .disconnected,
         .started(id: "a-1", name: "", hardDeadline: 1_790_000_000.5),
         .started(id: "b 2", name: "", hardDeadline: nil),
         .finished(id: "a-1", outcome: ""),

@@ -2,8 +2,11 @@ import Foundation
 
 /// What a child process tells its supervisor: one JSON object per line on file descriptor 3.
 enum ChildReport: Codable, Sendable, Equatable {
-    /// The child's consumer is registered: it takes tasks.
+    /// The child's consumer is registered: it takes tasks. Sent again after each reconnection.
     case ready
+    /// The child lost its broker connection (or its consumer) and takes no task until it sends
+    /// ``ready`` again; it reconnects by itself.
+    case disconnected
     /// A handler started. `hardDeadline` (seconds since 1970) is when the supervisor kills the
     /// child if the task is still running.
     case started(id: String, name: String, hardDeadline: Double?)

@@ -166,6 +166,13 @@ final class Supervisor {
             } else {
                 reportStatus()
             }
+        case .disconnected:
+            // Ready means consuming (DESIGN section 9): not while the child reconnects.
+            slot.isReady = false
+            logger.warning("child lost its broker connection; it reconnects by itself", metadata: [
+                "child": "\(key)", "child.pid": "\(child.pid)",
+            ])
+            reportStatus()
         case .started, .finished:
             break  // kept by the child's TaskTracker
         case .recycling(let reason):
