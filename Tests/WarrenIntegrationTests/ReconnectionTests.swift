@@ -48,12 +48,14 @@ struct ReconnectionTests {
         defer { setup.tearDown() }
         let worker = try await DemoWorker(config: setup.path)
         let publisher = try await TaskPublisher(configuration: try setup.configuration())
-        let task = TaskMessage(name: "demo.sleep", args: [4])  // outlasts rabbitmqctl's start-up
-        async let result = publisher.call(task, timeout: .seconds(30))
+        // Outlasts rabbitmqctl, which takes seconds to start when suites run in parallel.
+        let task = TaskMessage(name: "demo.sleep", args: [10])
+        async let result = publisher.call(task, timeout: .seconds(60))
         try await worker.waitForLog(task.id, "task started", timeout: .seconds(10))
         #expect(try await BrokerControl.closeConnections(named: "\(setup.queue("slow"))#") == 1)
+        try #require(worker.lines(containing: task.id).filter { $0.contains("task succeeded") }.isEmpty, "closed too late")
 
-        #expect(try await result.doubleValue == 4)  // the reply of the second run: the first one's channel died
+        #expect(try await result.doubleValue == 10)  // the reply of the second run: the first one's channel died
         try await worker.waitForLog(task.id, "task succeeded", timeout: .seconds(10))
         #expect(worker.lines(containing: task.id).filter { $0.contains("task started") }.count == 2)
         #expect(worker.lines(containing: "child died").isEmpty)
