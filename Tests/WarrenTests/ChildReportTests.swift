@@ -8,6 +8,7 @@ import Testing
 struct ChildReportTests {
     @Test("every report reads back as it was written", arguments: [
         ChildReport.ready,
+        .disconnected,
         .started(id: "a-1", hardDeadline: 1_790_000_000.5),
         .started(id: "b 2", hardDeadline: nil),
         .finished(TaskSummary(id: "a-1", name: "demo.add", outcome: .succeeded, duration: 0.0012, lag: 0.5)),

@@ -27,10 +27,19 @@ extension BrokerConfig {
     /// from `start` (children pass their slot, so they spread over a cluster's nodes).
     /// - Throws: the last broker's error when none answers.
     public func connect(name: String, threadName: String, start: Int = 0) async throws(AMQPError) -> AMQPConnectionThread {
+        try await connectAny(name: name, threadName: threadName, start: start).connection
+    }
+
+    /// ``connect(name:threadName:start:)``, also saying which URL answered (its index in
+    /// ``urls``), so that a reconnection can start with the node after it.
+    func connectAny(name: String, threadName: String, start: Int) async throws(AMQPError)
+        -> (connection: AMQPConnectionThread, index: Int)
+    {
         var lastError = AMQPError(.connectionFailed, "no broker URL configured")
         for i in 0..<urls.count {
+            let index = (start + i) % urls.count
             do throws(AMQPError) {
-                return try await AMQPConnectionThread(connectionConfiguration(index: start + i, name: name), name: threadName)
+                return (try await AMQPConnectionThread(connectionConfiguration(index: index, name: name), name: threadName), index)
             } catch {
                 lastError = error
             }

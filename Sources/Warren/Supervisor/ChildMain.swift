@@ -9,7 +9,8 @@ enum ChildMain {
     static let supervisorPIDVariable = "WARREN_SUPERVISOR_PID"
 
     /// Runs one child until a warm shutdown (exit 0), a recycle (exit 0 after reporting it) or a
-    /// failure (exit 1).
+    /// failure (exit 1). A lost broker connection is no failure: the child reconnects by itself
+    /// and reports `disconnected`, then `ready` again.
     static func run(configuration: WarrenConfiguration, queueName: String, slot: Int, registry: TaskRegistry, logger: Logger) async
         -> Int32
     {
@@ -39,7 +40,7 @@ enum ChildMain {
             deaths: { await deaths.ask($0) })
         let child = ChildWorker(queue: queue, configuration: configuration, registry: registry, slot: slot, logger: logger, hooks: hooks)
 
-        let work = Task { try await child.run(onReady: { reports.send(.ready) }) }
+        let work = Task { try await child.run(onReady: { reports.send(.ready) }, onDisconnected: { reports.send(.disconnected) }) }
         let signals = ShutdownSignals()
         Task {
             await signals.first()

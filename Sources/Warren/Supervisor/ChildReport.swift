@@ -7,8 +7,11 @@ import Foundation
 /// (finished), `D <reason>` (dead-lettered) and `Q <id>` (a query). The rare lifecycle ones are
 /// JSON objects.
 enum ChildReport: Sendable, Equatable {
-    /// The child's consumer is registered: it takes tasks.
+    /// The child's consumer is registered: it takes tasks. Sent again after each reconnection.
     case ready
+    /// The child lost its broker connection (or its consumer) and takes no task until it sends
+    /// ``ready`` again; it reconnects by itself.
+    case disconnected
     /// A handler started. `hardDeadline` (seconds since 1970) is when the supervisor kills the
     /// child if the task is still running.
     case started(id: String, hardDeadline: Double?)
@@ -24,6 +27,7 @@ enum ChildReport: Sendable, Equatable {
     /// The JSON form of the lifecycle reports.
     private enum Lifecycle: Codable {
         case ready
+        case disconnected
         case recycling(reason: String)
     }
 
@@ -41,6 +45,8 @@ enum ChildReport: Sendable, Equatable {
             text = "Q \(Self.field(id))"
         case .ready:
             text = Self.json(.ready)
+        case .disconnected:
+            text = Self.json(.disconnected)
         case .recycling(let reason):
             text = Self.json(.recycling(reason: reason))
         }
@@ -71,6 +77,7 @@ enum ChildReport: Sendable, Equatable {
         default:
             switch try? JSONDecoder().decode(Lifecycle.self, from: Data(line.utf8)) {
             case .ready?: self = .ready
+            case .disconnected?: self = .disconnected
             case .recycling(let reason)?: self = .recycling(reason: reason)
             case nil: return nil
             }

@@ -8,7 +8,7 @@ import Synchronization
 /// and keeps them right (DESIGN section 2).
 ///
 /// - A child that exits unexpectedly is replaced, waiting longer each time it keeps dying
-///   (1 s doubling to 30 s; reset once it ran a minute). The exit status or signal is logged.
+///   (1 s doubling to 30 s; reset once it consumes again, or ran a minute). The exit status or signal is logged.
 /// - A child that recycles itself (`max_tasks_per_child`, `max_memory`) is replaced at once.
 /// - A task running past its hard time limit gets its child killed (SIGKILL).
 /// - A task that was running whenever a child died is counted; once it killed
@@ -35,6 +35,8 @@ final class Supervisor {
         var child: ChildProcess?
         var ready = OnceValue<Bool>()
         var isReady = false
+        /// The child said it lost its connection and has not said `ready` since.
+        var disconnected = false
         var recycling: String?
         var killedAtHardLimit = false
         var startedAt = ContinuousClock.now
@@ -171,6 +173,7 @@ final class Supervisor {
         slot.child = child
         slot.ready = OnceValue()
         slot.isReady = false
+        slot.disconnected = false
         slot.recycling = nil
         slot.killedAtHardLimit = false
         slot.startedAt = .now
@@ -195,6 +198,18 @@ final class Supervisor {
                 logger.info("ready: every child is consuming", metadata: ["children": "\(slots.count)"])
                 systemd.ready(status: "\(slots.count)/\(slots.count) children consuming")
             }
+            // Consuming again: a later death is a new problem, not the same crash loop.
+            slot.backoff = .seconds(1)
+            if slot.disconnected { metrics.brokerReconnected(queue: key.queue) }
+            slot.disconnected = false
+            reportStatus()
+        case .disconnected:
+            // Ready means consuming (DESIGN section 9): not while the child reconnects.
+            slot.isReady = false
+            slot.disconnected = true
+            logger.warning("child lost its broker connection; it reconnects by itself", metadata: [
+                "child": "\(key)", "child.pid": "\(child.pid)",
+            ])
             reportStatus()
         case .started, .finished, .deadLettered:
             break  // kept by the child's TaskTracker and counted in the metrics where they are read

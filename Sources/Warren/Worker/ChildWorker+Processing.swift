@@ -101,8 +101,10 @@ extension ChildWorker {
 
         await slots.acquire()
         defer { slots.release() }
-        // Stopping while this waited for a slot: it goes back to the queue, not run.
-        if stopping.withLock({ $0 }) { return (.requeue, nil) }
+        // Stopping while this waited for a slot: it goes back to the queue, not run. Its connection
+        // died meanwhile: the broker has given it to another consumer already, and running it
+        // here would only make a duplicate.
+        if stopping.withLock({ $0 }) || io.failure != nil { return (.requeue, nil) }
         let context = TaskContext(
             id: task.id, name: task.name, attempt: task.retries + 1, queue: queue.name, redelivered: delivery.redelivered,
             eta: task.eta, expires: task.expires, logger: log, message: task)

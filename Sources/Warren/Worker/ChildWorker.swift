@@ -12,9 +12,11 @@ import CWarrenSystem
 /// its outcome is safe with the broker (acks-late, at-least-once): a reply sent, a retry or dead
 /// letter confirmed. A child that dies loses nothing: the broker redelivers what it had not acked.
 ///
-/// **Stopping** is cancelling the task that runs ``run(onReady:)``: a warm shutdown. The child
-/// stops taking deliveries, lets running handlers finish and acks them, then closes its
-/// connection, which gives the prefetched messages it had not started back to the queue.
+/// **Stopping** is cancelling the task that runs ``run(onReady:onDisconnected:)``: a warm
+/// shutdown. The child stops taking deliveries, lets running handlers finish and acks them, then
+/// closes its connection, which gives the prefetched messages it had not started back to the queue.
+///
+/// **A lost connection** is replaced (see ``run(onReady:onDisconnected:)``); the process goes on.
 public final class ChildWorker: Sendable {
     /// The queue this child consumes.
     public let queue: QueueConfig
@@ -28,8 +30,8 @@ public final class ChildWorker: Sendable {
     let retryPolicy: RetryPolicy
     let declaredWaitQueues = Mutex<[Int: ContinuousClock.Instant]>([:])
     let hooks: ChildHooks
-    /// The consume loop, to stop it from inside (recycling).
-    private let loopTask = Mutex<Task<(any Error)?, Never>?>(nil)
+    /// The connection loop, to stop it from inside (recycling).
+    private let loopTask = Mutex<Task<Void, Never>?>(nil)
     /// Set once the child stops taking tasks: prefetched ones that have not started go back.
     let stopping = Mutex(false)
     private let tasksDone = Mutex(0)
@@ -62,68 +64,74 @@ public final class ChildWorker: Sendable {
     }
 
     /// Connects, consumes, and runs tasks until the surrounding task is cancelled (a warm
-    /// shutdown, after which it returns) or the connection fails (it throws).
-    /// - Parameter onReady: Called once the consumer is registered with the broker.
-    public func run(onReady: @Sendable () -> Void = {}) async throws {
-        let connectionName = "\(ProcessInfo.processInfo.processName) \(queue.name)#\(slot) pid \(getpid())"
-        let io = try await configuration.broker.connect(name: connectionName, threadName: "amqp-\(queue.name)", start: slot - 1)
-        let (name, prefetch) = (queue.name, UInt16(clamping: queue.prefetch))
-        do {
-            try await io.perform { connection throws(AMQPError) in
-                let channel = try connection.openChannel(Self.consumeChannel)
-                try channel.setPrefetch(prefetch)
-                _ = try connection.openChannel(Self.publishChannel)
-                _ = try connection.openChannel(Self.replyChannel)
-                try channel.consume(queue: name, consumerTag: connectionName)
-            }
-        } catch {
-            await io.close()
-            throw error
-        }
-        logger.info("consuming", metadata: ["prefetch": "\(prefetch)", "concurrency": "\(queue.concurrency)"])
-        onReady()
+    /// shutdown, after which it returns).
+    ///
+    /// A lost connection does not end it: the child reconnects by itself, waiting 100 ms
+    /// doubling to 5 s (±20 %) between attempts and starting with the next `broker.url`, then
+    /// sets up its channels, `basic.qos` and consumer again and goes on. Handlers still running
+    /// on the lost connection finish, but cannot settle their deliveries (the delivery tags died
+    /// with it): the broker redelivers those messages, so a task may run twice, never zero times.
+    /// - Parameters:
+    ///   - onReady: Called each time the consumer is registered with the broker.
+    ///   - onDisconnected: Called each time the connection (or its consumer) is lost; the child
+    ///     takes no task until the next `onReady`.
+    public func run(onReady: @escaping @Sendable () -> Void = {}, onDisconnected: @escaping @Sendable () -> Void = {}) async throws {
+        // Unstructured, so that ``recycle(_:)`` can cancel it from inside like a warm shutdown.
+        let runner = Task { await self.runConnections(onReady: onReady, onDisconnected: onDisconnected) }
+        loopTask.withLock { $0 = runner }
+        await withTaskCancellationHandler { await runner.value } onCancel: { runner.cancel() }
+        logger.info("stopped")
+    }
 
-        let tracker = DeliveryTracker()
+    /// Consumes on one connection after another until cancelled, then finishes the tasks in flight.
+    private func runConnections(onReady: @escaping @Sendable () -> Void, onDisconnected: @escaping @Sendable () -> Void) async {
+        // Shared by every connection: handlers of a lost connection still hold their slots, so
+        // `concurrency` is never exceeded, and a warm shutdown waits for them too.
         let slots = AsyncSlots(queue.concurrency)
         let inFlight = InFlight()
-        let logger = self.logger
-        // The loop ends when it is cancelled (a warm shutdown, from outside or from
-        // ``recycle(_:)``) or when the connection dies.
-        let loop = Task { () -> (any Error)? in
-            for await event in io.events {
-                switch event {
-                case .delivery(let delivery):
-                    tracker.received(delivery.deliveryTag)
-                    inFlight.enter()
-                    // Unstructured: a warm shutdown cancels the loop, not the running handlers.
-                    Task {
-                        await self.process(delivery, io: io, tracker: tracker, slots: slots)
-                        inFlight.leave()
-                    }
-                case .consumerCancelled:
-                    return WorkerError("the broker cancelled the consumer of '\(name)' (queue deleted?)")
-                case .channelClosed(let channel, let error) where channel == Self.consumeChannel:
-                    return error
-                case .channelClosed(let channel, let error):
-                    logger.warning("channel closed by the broker; reopening", metadata: ["channel": "\(channel)", "error": "\(error)"])
-                    try? await io.perform { connection throws(AMQPError) in _ = try connection.openChannel(channel) }
-                default:
-                    break
-                }
+        var nextURL = slot - 1  // children spread over a cluster's nodes
+        var failures = 0
+        while let (io, index) = await connect(startingAt: nextURL, failures: &failures) {
+            let began = ContinuousClock.now
+            do {
+                try await startConsuming(on: io)
+            } catch {
+                failures += 1
+                let wait = BrokerConfig.reconnectDelay(afterFailures: failures)
+                logger.warning("cannot consume; reconnecting", metadata: ["error": "\(error)", "retry.in": "\(wait.secondsText)"])
+                await io.close()
+                nextURL = index + 1
+                guard (try? await Task.sleep(for: wait)) != nil else { break }
+                continue
             }
-            return nil
+            onReady()
+            guard let lost = await consume(on: io, slots: slots, inFlight: inFlight) else {
+                // Cancelled: a warm shutdown. Running handlers still need this connection to ack.
+                stopping.withLock { $0 = true }
+                logger.info("warm shutdown: finishing tasks in flight", metadata: ["tasks": "\(inFlight.count)"])
+                await inFlight.waitUntilIdle()
+                if let died = io.failure {
+                    logger.warning("the connection died while tasks finished; the broker redelivers the ones not acknowledged", metadata: [
+                        "error": "\(died)"
+                    ])
+                }
+                await io.close()
+                return
+            }
+            onDisconnected()
+            await io.close()
+            // A session that ran a while starts the backoff over; one that keeps dying at once does not.
+            if ContinuousClock.now - began >= .seconds(5) { failures = 0 }
+            nextURL = index + 1
+            declaredWaitQueues.withLock { $0 = [:] }  // a fresh node may not have them
+            logger.warning("connection lost; reconnecting", metadata: [
+                "error": "\(lost)", "tasks.in_flight": "\(inFlight.count)",
+            ])
         }
-        loopTask.withLock { $0 = loop }
-        let failure = await withTaskCancellationHandler { await loop.value } onCancel: { loop.cancel() }
+        // Cancelled while disconnected: nothing can be acked any more; wait only for the handlers.
         stopping.withLock { $0 = true }
-        if loop.isCancelled {
-            logger.info("warm shutdown: finishing tasks in flight", metadata: ["tasks": "\(inFlight.count)"])
-        }
+        logger.info("warm shutdown while disconnected", metadata: ["tasks": "\(inFlight.count)"])
         await inFlight.waitUntilIdle()
-        let died = io.failure
-        await io.close()
-        if let failure = failure ?? died { throw failure }
-        logger.info("stopped")
     }
 }
 

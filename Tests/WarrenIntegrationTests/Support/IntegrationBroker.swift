@@ -79,9 +79,10 @@ struct TestSetup {
         try ConfigLoader.load(path: path, environment: [:])
     }
 
-    /// Deletes this setup's queues and exchanges.
-    func tearDown() {
-        guard let connection = try? IntegrationBroker.connect(), let channel = try? connection.openChannel() else { return }
+    /// Deletes this setup's queues and exchanges (on the broker at `url`).
+    func tearDown(url: String = IntegrationBroker.url) {
+        guard let connection = try? AMQPConnection(AMQPConnection.Configuration(url: url)), let channel = try? connection.openChannel()
+        else { return }
         defer { connection.close() }
         for q in ["latency", "slow", "bigmem", "default", "dead", "unrouted", "bindings"] { _ = try? channel.deleteQueue(queue(q)) }
         for e in [exchange, "\(prefix).unrouted", "\(prefix).wait", "\(prefix).delayed"] { try? channel.deleteExchange(e) }
