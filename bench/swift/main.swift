@@ -4,7 +4,9 @@
 //   AMQPBench consume HOST PORT QUEUE COUNT PREFETCH        consume COUNT messages, ack each (one thread)
 //   AMQPBench consume-thread HOST PORT QUEUE COUNT PREFETCH the same through AMQPConnectionThread:
 //        deliveries cross to an async task, acks go back through the waker (what workers do)
-//   AMQPBench prefill-tasks HOST PORT QUEUE COUNT TASK    publish COUNT Celery-v2 tasks straight to QUEUE
+//   AMQPBench prefill-tasks HOST PORT QUEUE COUNT TASK [REPLY_TO]
+//        publish COUNT Celery-v2 tasks straight to QUEUE, each with its own id (header id and
+//        root_id, correlation_id, message_id); with REPLY_TO, workers answer there (rpc://)
 //   AMQPBench drain HOST PORT QUEUE COUNT INTERVAL_MS     wait until QUEUE is empty; prints the time it took
 //        (started just before a worker, it times the worker from exec to the last task taken)
 //
@@ -34,7 +36,9 @@ func fail(_ message: String) -> Never {
 }
 
 let args = CommandLine.arguments
-guard args.count == 7, let port = Int(args[3]), let count = Int(args[5]) else {
+guard args.count == 7 || (args.count == 8 && args[1] == "prefill-tasks"), let port = Int(args[3]),
+    let count = Int(args[5])
+else {
     fail("usage: AMQPBench publish|consume|consume-thread HOST PORT QUEUE COUNT SIZE|PREFETCH")
 }
 let (mode, host, queue) = (args[1], args[2], args[4])
@@ -87,12 +91,17 @@ do {
         let channel = try connection.openChannel()
         try channel.declareQueue(queue, durable: true)
         try channel.enableConfirms()
-        let message = TaskMessage(name: args[6], args: [], kwargs: [:]).encoded()
+        let replyTo = args.count == 8 ? args[7] : nil
+        let message = TaskMessage(name: args[6], args: [], kwargs: [:], replyTo: replyTo).encoded()
         let rssStart = rssKiB()
         let start = ContinuousClock.now
         for i in 0..<count {
             var properties = message.properties
-            properties.headers?["id"] = .string("bench-\(i)")
+            let id = "bench-\(i)"
+            properties.headers?["id"] = .string(id)
+            properties.headers?["root_id"] = .string(id)
+            properties.correlationID = id
+            properties.messageID = id
             try channel.publish(message.body, routingKey: queue, properties: properties)
             if i % 10_000 == 9_999 { _ = try channel.waitForConfirms(timeout: .seconds(60)) }
         }
