@@ -53,6 +53,44 @@ struct SupervisorTests {
         #expect(await worker.stop() == 0)
     }
 
+    @Test("on a quorum queue, a task the broker redelivered 10 times is dead-lettered as poison, not run")
+    func quorumDeliveryCount() async throws {
+        let setup = try TestSetup(latency: ["children: 1", "prefetch: 1", "type: quorum"])
+        defer { setup.tearDown() }
+        let broker = try await BrokerIO.open()
+        try await broker.declare(try setup.configuration(), tasks: ["demo.add"])
+        let task = TaskMessage(name: "demo.add", args: [1, 1])
+        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        try await publisher.publish(task)
+        // Ten deliveries given back unacknowledged, as ten crashed consumers on any hosts would.
+        let queue = setup.queue("latency")
+        let counts = try await broker.io.perform { connection throws(AMQPError) -> [Int] in
+            let channel = try connection.openChannel()
+            defer { try? channel.close() }
+            var counts: [Int] = []
+            for _ in 0..<quorumGiveBacks {
+                guard let delivery = try channel.get(queue: queue) else { break }
+                counts.append(delivery.properties.headers?["x-delivery-count"]?.intValue ?? 0)
+                try channel.nack(delivery.deliveryTag, requeue: true)
+            }
+            return counts
+        }
+        #expect(counts.count == quorumGiveBacks)
+        #expect(counts.last == quorumGiveBacks - 1)  // the broker counts them
+        try await broker.consume(setup.deadLetterQueue)
+        let worker = try await DemoWorker(config: setup.path)
+        let dead = try await broker.nextDelivery(timeout: .seconds(20))
+        #expect(dead.properties.headers?["x-warren-reason"]?.stringValue == "poison")
+        #expect(dead.properties.headers?["id"]?.stringValue == task.id)
+        #expect(worker.lines(containing: task.id).filter { $0.contains("task started") }.isEmpty)
+        #expect(try await publisher.call(TaskMessage(name: "demo.add", args: [2, 2])) == 4)
+        await broker.close()
+        await publisher.close()
+        #expect(await worker.stop() == 0)
+    }
+
+    private let quorumGiveBacks = 10
+
     @Test("a second SIGTERM stops at once and gives the running task back to the queue")
     func secondSignalRequeues() async throws {
         let setup = try TestSetup()

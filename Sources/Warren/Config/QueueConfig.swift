@@ -75,7 +75,8 @@ public struct QueueConfig: Sendable, Equatable {
 public enum QueueType: String, Sendable, CaseIterable {
     /// A classic queue: the default, fastest on one node.
     case classic
-    /// A quorum queue: replicated across a RabbitMQ cluster with Raft; it counts deliveries
-    /// (`x-delivery-count`), which poison-message detection uses.
+    /// A quorum queue: replicated across a RabbitMQ cluster with Raft; it counts redeliveries
+    /// (`x-delivery-count`), and a task redelivered 10 times is dead-lettered as `poison`
+    /// whichever supervisor or host saw the earlier deliveries.
     case quorum
 }

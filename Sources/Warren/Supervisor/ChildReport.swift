@@ -128,5 +128,11 @@ struct TaskDeaths: Codable, Sendable, Equatable {
 /// Deliveries of one task that may kill a child before Warren stops redelivering it.
 let poisonThreshold = 3
 
+/// Redeliveries a quorum queue counts (`x-delivery-count`) before a task is dead-lettered as
+/// poison. The broker's count outlives a supervisor and spans every host, where Warren's own
+/// count (``poisonThreshold``) is one supervisor's; but it also counts harmless redeliveries
+/// (a shutdown giving tasks back, a lost connection), hence a higher bound.
+let quorumRedeliveryLimit = 10
+
 /// Time a handler gets past its soft time limit (cancellation) before its child is killed.
 let hardTimeLimitGrace = Duration.seconds(5)

@@ -49,6 +49,16 @@ extension ChildWorker {
             return (await deadLetter(
                 delivery, reason: .malformed, errorType: "EnvelopeError", message: error.message, task: name, attempts: 0, io: io), nil)
         }
+        if delivery.redelivered, queue.type == .quorum, let count = delivery.properties.headers?["x-delivery-count"]?.intValue,
+            count >= quorumRedeliveryLimit
+        {
+            let text = "the broker delivered the task \(count + 1) times without it being acknowledged"
+            logger.error("poison task dead-lettered", metadata: ["task.id": "\(task.id)", "task.name": "\(task.name)", "deliveries": "\(count + 1)"])
+            reply(.failure(CeleryException(type: "WorkerLostError", module: "billiard.exceptions", message: text), for: task), to: task, io: io)
+            return (await deadLetter(
+                delivery, reason: .poison, errorType: "WorkerLostError", message: text, task: task.name, attempts: task.retries + 1,
+                io: io), nil)
+        }
         if delivery.redelivered, let deaths = await hooks.deaths(task.id), deaths.count >= poisonThreshold {
             let reason: DeadLetterReason = deaths.reason == DeadLetterReason.timeLimit.rawValue ? .timeLimit : .poison
             let text = "the task was running when its worker process died \(deaths.count) times"
