@@ -95,11 +95,15 @@ struct HeaderReader {
     }
 
     static func quote(_ text: String) -> String {
-        JSONValue.string(text.count > 60 ? String(text.prefix(60)) + "…" : text).jsonText
+        ErrorText.quoted(text)
     }
 
-    /// A short description of an AMQP value: its kind and, for scalars, the value.
-    static func describe(_ value: AMQPValue) -> String {
+    /// A short description of an AMQP value: its kind and, for scalars, the value; an array
+    /// shows its first elements, two levels deep at most.
+    ///
+    /// Bounded because a header can be anything a client sends: fuzzing found an array nested
+    /// thousands deep turned into an error message of tens of kilobytes (and as deep a recursion).
+    static func describe(_ value: AMQPValue, depth: Int = 2) -> String {
         switch value {
         case .bool(let b): return "boolean \(b)"
         case .int8, .uint8, .int16, .uint16, .int32, .uint32, .int64, .uint64:
@@ -111,7 +115,10 @@ struct HeaderReader {
         case .bytes(let b): return "\(b.count) bytes that are not UTF-8 text"
         case .timestamp(let t): return "timestamp \(t)"
         case .table: return "a table"
-        case .array(let a): return "an array of \(a.count): [\(a.map(describe).joined(separator: ", "))]"
+        case .array(let a):
+            guard depth > 0, !a.isEmpty else { return "an array of \(a.count)" }
+            let shown = a.prefix(4).map { describe($0, depth: depth - 1) } + (a.count > 4 ? ["…"] : [])
+            return "an array of \(a.count): [\(shown.joined(separator: ", "))]"
         case .void: return "None"
         }
     }

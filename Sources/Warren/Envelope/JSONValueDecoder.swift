@@ -444,8 +444,7 @@ func describe(_ value: JSONValue) -> String {
     case .int(let i): return "integer \(i)"
     case .double(let d): return "number \(JSONValue.format(d))"
     case .string(let s):
-        let text = JSONValue.string(s.count > 40 ? String(s.prefix(40)) + "…" : s).jsonText
-        return "string \(text)"
+        return "string \(ErrorText.quoted(s, limit: 40))"
     case .array(let a): return "array of \(a.count)"
     case .object: return "object"
     }
