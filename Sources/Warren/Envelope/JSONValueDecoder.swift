@@ -73,7 +73,7 @@ public struct JSONValueDecoder: Sendable {
                         .init(
                             codingPath: codingPath,
                             debugDescription: "takes positional arguments only, but got keyword arguments "
-                                + kwargs.keys.map { "'\($0)'" }.joined(separator: ", ")))
+                                + kwargs.keys.map { "'\(ErrorText.escaped($0))'" }.joined(separator: ", ")))
                 }
                 return UnkeyedContainer(array: args, decoder: self)
             }
@@ -213,7 +213,7 @@ public struct JSONValueDecoder: Sendable {
             if T.self == Date.self {
                 switch value {
                 case .string(let text):
-                    guard let date = CeleryTime.parse(text) else { throw fail("'\(text)' is not an ISO-8601 time") }
+                    guard let date = CeleryTime.parse(text) else { throw fail("'\(ErrorText.escaped(text))' is not an ISO-8601 time") }
                     return (date as! T)
                 case .int, .double:
                     return (Date(timeIntervalSince1970: value.doubleValue!) as! T)
