@@ -75,6 +75,20 @@ struct FuzzRegressionTests {
                 == #"the body must be a JSON array [args, kwargs, embed] or an object of keyword arguments, got string "a\u007f""#)
     }
 
+    @Test("argument keys and values a client sent are shown escaped when they do not fit")
+    func argumentsEscaped() {
+        let error = envelopeError { () throws(EnvelopeError) in
+            try TaskArguments.decode([String: Date].self, args: [], kwargs: ["a\nb": "x\ty"])
+        }
+        #expect(error?.message == #"arguments do not fit Dictionary<String, Date>: 'a\nb': 'x\ty' is not an ISO-8601 time"#)
+        let positional = envelopeError { () throws(EnvelopeError) in
+            try TaskArguments.decode([Int].self, args: [1], kwargs: ["\u{1B}[31m": 1])
+        }
+        #expect(
+            positional?.message
+                == #"arguments do not fit Array<Int>: takes positional arguments only, but got keyword arguments '\u001b[31m'"#)
+    }
+
     // MARK: - Config
 
     private func problems(_ yaml: String) -> [String] {
