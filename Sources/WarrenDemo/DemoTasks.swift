@@ -24,8 +24,11 @@ enum DemoTasks {
     }
 
     struct Flaky: Codable, Sendable, PositionalArguments {
-        static let argumentNames = ["fail_times"]
+        static let argumentNames = ["fail_times", "retry_in"]
         var fail_times: Int
+        /// When set, each failure asks to be retried after this many seconds
+        /// (`TaskError.retry(after:)`) instead of after the retry policy's backoff.
+        var retry_in: Double?
     }
 
     struct Alloc: Codable, Sendable, PositionalArguments {
@@ -57,7 +60,15 @@ enum DemoTasks {
         }
 
         worker.register("demo.flaky") { (job: Flaky, ctx: TaskContext) in
-            if ctx.attempt <= job.fail_times { throw FlakyError(attempt: ctx.attempt) }
+            if ctx.attempt <= job.fail_times {
+                if let seconds = job.retry_in {
+                    guard seconds.isFinite, (0...86_400).contains(seconds) else {
+                        throw TaskError.fail("retry_in must be from 0 to 86400 seconds, got \(seconds)")
+                    }
+                    throw TaskError.retry(after: .milliseconds(Int64(seconds * 1000)), FlakyError(attempt: ctx.attempt).description)
+                }
+                throw FlakyError(attempt: ctx.attempt)
+            }
             return ctx.attempt
         }
 

@@ -64,7 +64,7 @@ public enum ConfigLoader {
         do {
             root = try Yams.compose(yaml: yaml)
         } catch {
-            throw ConfigurationError(.syntax, problems: [syntaxProblem(error, yaml: yaml, source: source)])
+            throw ConfigurationError(.syntax, problems: withinText([syntaxProblem(error, yaml: yaml, source: source)], yaml))
         }
         guard let root else {
             throw ConfigurationError(
@@ -89,7 +89,7 @@ public enum ConfigLoader {
                     message: issue.message))
         }
         guard problems.isEmpty else {
-            throw ConfigurationError(.invalid, problems: sortedByPosition(problems))
+            throw ConfigurationError(.invalid, problems: withinText(sortedByPosition(problems), yaml))
         }
         return configuration
     }
@@ -162,6 +162,40 @@ public enum ConfigLoader {
         default:
             return problem(nil, "invalid YAML: \(yamlError)")
         }
+    }
+
+    /// The problems, each placed at the end of the text when its line is past it.
+    ///
+    /// libyaml moves to a new line before it ends the stream, so what it finds at the end of a
+    /// text without a final line break (an unclosed `[`, a key without its `:`, the empty
+    /// document after a lone `---`) it places on the line after the last one, which no editor
+    /// shows. Found by fuzzing the loader.
+    private static func withinText(_ problems: [ConfigurationError.Problem], _ yaml: String) -> [ConfigurationError.Problem] {
+        guard problems.contains(where: { $0.line != nil }) else { return problems }
+        let end = endOfText(yaml)
+        return problems.map { problem in
+            guard let line = problem.line, line > end.line else { return problem }
+            var moved = problem
+            (moved.line, moved.column) = (end.line, end.column)
+            return moved
+        }
+    }
+
+    /// The line and column just after the last character of `yaml`.
+    private static func endOfText(_ yaml: String) -> (line: Int, column: Int) {
+        // The position after the last character, counting line breaks as YAML does: LF, CR,
+        // CRLF, NEL, LS and PS; columns in Unicode scalars, as libyaml counts them.
+        var end = (line: 1, column: 1)
+        var previous: Unicode.Scalar?
+        for scalar in yaml.unicodeScalars {
+            switch scalar {
+            case "\n" where previous == "\r": break
+            case "\n", "\r", "\u{85}", "\u{2028}", "\u{2029}": end = (end.line + 1, 1)
+            default: end.column += 1
+            }
+            previous = scalar
+        }
+        return end
     }
 
     /// The line and column of the character at `offset`.

@@ -80,6 +80,14 @@ enum CeleryTime {
         return Date(timeIntervalSince1970: Double(seconds) + fraction)
     }
 
+    /// Whether `date` lies in the years Python's `datetime` holds, 1 to 9999 (in UTC): the times
+    /// ``format(_:)`` writes and ``parse(_:)`` reads back. (The last microseconds of 9999 are
+    /// out: a `Date` that far out holds steps of about 30 µs and rounds them up to the year 10000.)
+    static func representable(_ date: Date) -> Bool {
+        let seconds = date.timeIntervalSince1970
+        return seconds >= -62_135_596_800 && seconds < 253_402_300_800  // 0001-01-01 and 10000-01-01
+    }
+
     /// Formats like Python's `datetime.isoformat()` of a UTC-aware time:
     /// `2025-01-01T12:00:00.123456+00:00`, or without the fraction when its microseconds are 0.
     static func format(_ date: Date) -> String {

@@ -123,10 +123,12 @@ public struct EnvelopeDecoder: Sendable {
             $0.trimmingCharacters(in: .whitespaces)
         }
         let media = parts.isEmpty ? "" : parts.removeFirst().lowercased()
+        // What a client sent is shown escaped: it goes into a one-line log and a header.
+        let shownType = ErrorText.escaped(contentType, limit: 100)
         guard Self.acceptedTypes.contains(media) else {
             let advice = "Warren reads only application/json (Celery: task_serializer='json')"
             if media == "application/x-python-serialize" {
-                throw refuse("content type '\(contentType)' (pickle) is refused: Warren never unpickles; \(advice)")
+                throw refuse("content type '\(shownType)' (pickle) is refused: Warren never unpickles; \(advice)")
             }
             let kind =
                 switch media {
@@ -134,19 +136,19 @@ public struct EnvelopeDecoder: Sendable {
                 case "application/x-msgpack", "application/msgpack": " (msgpack)"
                 default: ""
                 }
-            throw refuse("content type '\(contentType)'\(kind) is not supported; \(advice)")
+            throw refuse("content type '\(shownType)'\(kind) is not supported; \(advice)")
         }
         for parameter in parts where parameter.lowercased().hasPrefix("charset=") {
             let charset = parameter.dropFirst("charset=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\"' "))
             guard Self.isUTF8(charset) else {
-                throw refuse("charset '\(charset)' of content type '\(contentType)' is not supported; Warren reads only utf-8")
+                throw refuse("charset '\(ErrorText.escaped(charset))' of content type '\(shownType)' is not supported; Warren reads only utf-8")
             }
         }
         if let encoding = properties.contentEncoding, !encoding.isEmpty, !Self.isUTF8(encoding) {
-            throw refuse("content encoding '\(encoding)' is not supported; Warren reads only utf-8")
+            throw refuse("content encoding '\(ErrorText.escaped(encoding))' is not supported; Warren reads only utf-8")
         }
         if let compression = reader.value("compression") {
-            let name = compression.stringValue.map { "'\($0)'" } ?? HeaderReader.describe(compression)
+            let name = compression.stringValue.map { "'\(ErrorText.escaped($0))'" } ?? HeaderReader.describe(compression)
             throw refuse("compressed bodies (compression \(name)) are not supported; publish without compression")
         }
     }

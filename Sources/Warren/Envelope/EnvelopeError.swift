@@ -59,8 +59,9 @@ public struct EnvelopeError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         var context: [String] = []
-        if let taskName { context.append("task \(taskName)") }
-        if let taskID { context.append("id \(taskID)") }
+        // Names and ids come from the message: escaped and cut, so the text stays one line.
+        if let taskName { context.append("task \(ErrorText.escaped(taskName, limit: 100))") }
+        if let taskID { context.append("id \(ErrorText.escaped(taskID, limit: 100))") }
         return context.isEmpty ? message : "\(message) (\(context.joined(separator: ", ")))"
     }
 }

@@ -38,13 +38,26 @@ struct HeaderReader {
 
     /// An ISO-8601 text (empty text reads as absent, as Celery's `maybe_iso8601` does) or an
     /// AMQP timestamp.
+    ///
+    /// The time must lie within years 1 to 9999 in UTC, as Python's `datetime` does: Warren
+    /// writes the time back in Celery's text when it retries the task or sends it to wait, and
+    /// could not write a later one. (Fuzzing found `9999-12-31T23:59-23:59`, in the year 10000
+    /// in UTC, and far timestamps, accepted but written back as nonsense.)
     func time(_ key: String) throws(EnvelopeError) -> Date? {
         guard let value = value(key) else { return nil }
-        if case .timestamp(let seconds) = value { return Date(timeIntervalSince1970: Double(seconds)) }
-        guard let text = value.stringValue else { throw wrongType(key, "an ISO-8601 time string", value) }
-        if text.isEmpty { return nil }
-        guard let date = CeleryTime.parse(text) else {
-            throw error("header '\(key)' is not an ISO-8601 time: \(Self.quote(text))")
+        let date: Date
+        if case .timestamp(let seconds) = value {
+            date = Date(timeIntervalSince1970: Double(seconds))
+        } else {
+            guard let text = value.stringValue else { throw wrongType(key, "an ISO-8601 time string", value) }
+            if text.isEmpty { return nil }
+            guard let parsed = CeleryTime.parse(text) else {
+                throw error("header '\(key)' is not an ISO-8601 time: \(Self.quote(text))")
+            }
+            date = parsed
+        }
+        guard CeleryTime.representable(date) else {
+            throw error("header '\(key)' is out of range (years 1 to 9999 in UTC): \(Self.describe(value))")
         }
         return date
     }
@@ -72,7 +85,9 @@ struct HeaderReader {
             guard let seconds, seconds.isFinite, seconds >= 0, seconds <= 1e12 else {
                 throw error("header 'timelimit' must be [hard, soft] in seconds, got \(Self.describe(value))")
             }
-            limits.append(seconds == 0 ? nil : .milliseconds(Int64((seconds * 1000).rounded())))
+            // A positive limit under half a millisecond is 1 ms, not 0 ms: rounded to 0 it would
+            // read back as "no limit" once the task is written out again. (Found by fuzzing.)
+            limits.append(seconds == 0 ? nil : .milliseconds(max(1, Int64((seconds * 1000).rounded()))))
         }
         return TaskTimeLimit(hard: limits[0], soft: limits[1])
     }
@@ -95,11 +110,15 @@ struct HeaderReader {
     }
 
     static func quote(_ text: String) -> String {
-        JSONValue.string(text.count > 60 ? String(text.prefix(60)) + "…" : text).jsonText
+        ErrorText.quoted(text)
     }
 
-    /// A short description of an AMQP value: its kind and, for scalars, the value.
-    static func describe(_ value: AMQPValue) -> String {
+    /// A short description of an AMQP value: its kind and, for scalars, the value; an array
+    /// shows its first elements, two levels deep at most.
+    ///
+    /// Bounded because a header can be anything a client sends: fuzzing found an array nested
+    /// thousands deep turned into an error message of tens of kilobytes (and as deep a recursion).
+    static func describe(_ value: AMQPValue, depth: Int = 2) -> String {
         switch value {
         case .bool(let b): return "boolean \(b)"
         case .int8, .uint8, .int16, .uint16, .int32, .uint32, .int64, .uint64:
@@ -111,7 +130,10 @@ struct HeaderReader {
         case .bytes(let b): return "\(b.count) bytes that are not UTF-8 text"
         case .timestamp(let t): return "timestamp \(t)"
         case .table: return "a table"
-        case .array(let a): return "an array of \(a.count): [\(a.map(describe).joined(separator: ", "))]"
+        case .array(let a):
+            guard depth > 0, !a.isEmpty else { return "an array of \(a.count)" }
+            let shown = a.prefix(4).map { describe($0, depth: depth - 1) } + (a.count > 4 ? ["…"] : [])
+            return "an array of \(a.count): [\(shown.joined(separator: ", "))]"
         case .void: return "None"
         }
     }

@@ -185,7 +185,12 @@ struct JSONParser {
             utf8.append(contentsOf: String(Character(unicode)).utf8)
         default:
             position -= 2
-            throw failure("invalid escape '\\\(Character(Unicode.Scalar(byte)))'")
+            // Any byte can follow the backslash: show it as a character only when it is a
+            // printable ASCII one (a raw control byte or part of a UTF-8 sequence would not be).
+            if (0x21...0x7E).contains(byte) {
+                throw failure("invalid escape '\\\(Character(Unicode.Scalar(byte)))'")
+            }
+            throw failure("invalid escape: '\\' before byte 0x\(String(byte, radix: 16, uppercase: true))")
         }
     }
 

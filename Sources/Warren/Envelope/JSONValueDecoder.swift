@@ -73,7 +73,7 @@ public struct JSONValueDecoder: Sendable {
                         .init(
                             codingPath: codingPath,
                             debugDescription: "takes positional arguments only, but got keyword arguments "
-                                + kwargs.keys.map { "'\($0)'" }.joined(separator: ", ")))
+                                + kwargs.keys.map { "'\(ErrorText.escaped($0))'" }.joined(separator: ", ")))
                 }
                 return UnkeyedContainer(array: args, decoder: self)
             }
@@ -213,7 +213,7 @@ public struct JSONValueDecoder: Sendable {
             if T.self == Date.self {
                 switch value {
                 case .string(let text):
-                    guard let date = CeleryTime.parse(text) else { throw fail("'\(text)' is not an ISO-8601 time") }
+                    guard let date = CeleryTime.parse(text) else { throw fail("'\(ErrorText.escaped(text))' is not an ISO-8601 time") }
                     return (date as! T)
                 case .int, .double:
                     return (Date(timeIntervalSince1970: value.doubleValue!) as! T)
@@ -444,8 +444,7 @@ func describe(_ value: JSONValue) -> String {
     case .int(let i): return "integer \(i)"
     case .double(let d): return "number \(JSONValue.format(d))"
     case .string(let s):
-        let text = JSONValue.string(s.count > 40 ? String(s.prefix(40)) + "…" : s).jsonText
-        return "string \(text)"
+        return "string \(ErrorText.quoted(s, limit: 40))"
     case .array(let a): return "array of \(a.count)"
     case .object: return "object"
     }

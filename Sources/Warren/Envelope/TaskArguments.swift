@@ -58,7 +58,7 @@ public enum TaskArguments {
         switch error {
         case .keyNotFound(let key, let context):
             let path = context.codingPath + [key]
-            return path.count == 1 ? "missing argument '\(key.stringValue)'" : "missing \(format(path))"
+            return path.count == 1 ? "missing argument '\(ErrorText.escaped(key.stringValue))'" : "missing \(format(path))"
         case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
             let message = context.debugDescription
             return context.codingPath.isEmpty ? message : "\(format(context.codingPath)): \(message)"
@@ -67,13 +67,16 @@ public enum TaskArguments {
         }
     }
 
+    /// The path as text; keys can come from the client (the keys of a dictionary argument), so
+    /// they are shown escaped (found by fuzzing).
     private static func format(_ path: [any CodingKey]) -> String {
         var text = ""
         for (i, key) in path.enumerated() {
             if let index = key.intValue {
                 text += i == 0 ? "args[\(index)]" : "[\(index)]"
             } else {
-                text += i == 0 ? "'\(key.stringValue)'" : ".\(key.stringValue)"
+                let name = ErrorText.escaped(key.stringValue)
+                text += i == 0 ? "'\(name)'" : ".\(name)"
             }
         }
         return text

@@ -40,6 +40,8 @@ enum DemoBinary {
 final class LogLines: Sendable {
     private struct State {
         var lines: [String] = []
+        /// When each line was read from the pipe (the same index as in `lines`).
+        var arrivals: [ContinuousClock.Instant] = []
         var partial = Data()
         var waiters: [(id: Int, texts: [String], continuation: CheckedContinuation<Bool, Never>)] = []
         var nextID = 0
@@ -50,6 +52,7 @@ final class LogLines: Sendable {
 
     /// Adds raw output; wakes the waiters whose text appeared.
     func append(_ chunk: Data) {
+        let now = ContinuousClock.now
         let fired = state.withLock { s -> [CheckedContinuation<Bool, Never>] in
             s.partial.append(chunk)
             var new: [String] = []
@@ -58,6 +61,7 @@ final class LogLines: Sendable {
                 s.partial.removeSubrange(s.partial.startIndex...nl)
             }
             s.lines.append(contentsOf: new)
+            s.arrivals.append(contentsOf: repeatElement(now, count: new.count))
             var fired: [CheckedContinuation<Bool, Never>] = []
             s.waiters.removeAll { w in
                 guard new.contains(where: { line in w.texts.allSatisfy(line.contains) }) else { return false }
@@ -67,6 +71,14 @@ final class LogLines: Sendable {
             return fired
         }
         fired.forEach { $0.resume(returning: true) }
+    }
+
+    /// When the first line containing all of `texts` was read, to the precision of a pipe read
+    /// (the logs' own timestamps count whole seconds); `nil` if none was.
+    func arrival(of texts: [String]) -> ContinuousClock.Instant? {
+        state.withLock { s in
+            s.lines.firstIndex { line in texts.allSatisfy(line.contains) }.map { s.arrivals[$0] }
+        }
     }
 
     /// Waits until a line contains all of `texts` (one already seen counts); `false` after `timeout`.
