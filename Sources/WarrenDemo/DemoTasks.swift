@@ -43,6 +43,15 @@ enum DemoTasks {
         var description: String { "demo.flaky failed on attempt \(attempt), as asked" }
     }
 
+    /// `seconds` from a client as a duration: a bad value fails the task (a trap would kill
+    /// the child, and the task would end as poison instead of `failed`).
+    static func seconds(_ seconds: Double) throws -> Duration {
+        guard seconds.isFinite, (0...86_400).contains(seconds) else {
+            throw TaskError.fail("seconds must be from 0 to 86400, got \(seconds)")
+        }
+        return .milliseconds(Int64(seconds * 1000))
+    }
+
     static func register(on worker: Worker) {
         worker.register("demo.noop") { (_: TaskContext) -> JSONValue in .null }
 
@@ -51,7 +60,7 @@ enum DemoTasks {
         worker.register("demo.echo") { (kwargs: JSONObject, _: TaskContext) in kwargs }
 
         worker.register("demo.sleep") { (job: Sleep, _: TaskContext) in
-            try await Task.sleep(for: .milliseconds(Int(job.seconds * 1000)))  // cancellable: honours the time limit
+            try await Task.sleep(for: try seconds(job.seconds))  // cancellable: honours the time limit
             return job.seconds
         }
 
@@ -73,12 +82,13 @@ enum DemoTasks {
         }
 
         worker.register("demo.alloc") { (job: Alloc, _: TaskContext) in
+            guard (0...65_536).contains(job.mb) else { throw TaskError.fail("mb must be from 0 to 65536, got \(job.mb)") }
             let bytes = job.mb << 20
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: 4096)
             defer { buffer.deallocate() }
             // Touch every page so the memory is really resident.
             for offset in stride(from: 0, to: bytes, by: 4096) { buffer[offset] = 1 }
-            if let seconds = job.seconds, seconds > 0 { try await Task.sleep(for: .milliseconds(Int(seconds * 1000))) }
+            if let seconds = job.seconds { try await Task.sleep(for: try Self.seconds(seconds)) }
             return job.mb
         }
 

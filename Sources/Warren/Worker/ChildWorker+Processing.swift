@@ -45,7 +45,7 @@ extension ChildWorker {
             task = try decoder.decode(delivery: delivery)
         } catch {
             let name = delivery.properties.headers?["task"]?.stringValue ?? delivery.routingKey
-            logger.error("malformed message dead-lettered", metadata: ["task.name": "\(name)", "error": "\(error.message)"])
+            logger.error("malformed message dead-lettered", metadata: ["task.name": "\(ErrorText.escaped(name))", "error": "\(error.message)"])
             return (await deadLetter(
                 delivery, reason: .malformed, errorType: "EnvelopeError", message: error.message, task: name, attempts: 0, io: io), nil)
         }

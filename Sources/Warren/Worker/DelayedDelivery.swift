@@ -29,9 +29,14 @@ struct DelayedDelivery: Sendable {
     /// Below this a worker waits in memory: a broker round trip costs about as much.
     static let smallestStep = 100
 
+    /// The longest TTL RabbitMQ takes (10 years): a longer delay waits that long, then goes
+    /// round again (the message carries its `eta`).
+    static let longestStep = 315_360_000_000
+
     /// The ladder step at or below `milliseconds` (nil below the smallest step).
     static func step(atMost milliseconds: Int) -> Int? {
         guard milliseconds >= smallestStep else { return nil }
+        let milliseconds = min(milliseconds, longestStep)
         var step = Double(smallestStep)
         while (step * 1.1).rounded(.down) <= Double(milliseconds) { step *= 1.1 }
         return Int(step.rounded(.down))

@@ -29,6 +29,13 @@ struct DelayedDeliveryTests {
         #expect(steps.count < 150)
     }
 
+    @Test("a delay past RabbitMQ's longest TTL (10 years) waits the longest step, never a TTL the broker refuses")
+    func longestStep() throws {
+        let step = try #require(DelayedDelivery.step(atMost: Int.max / 2))
+        #expect(step <= DelayedDelivery.longestStep && step > DelayedDelivery.longestStep * 9 / 10)
+        #expect(DelayedDelivery.steps(upTo: 86_400_000).last! <= 86_400_000)
+    }
+
     @Test("names derive from the exchange")
     func names() {
         let d = DelayedDelivery(exchange: "warren")
