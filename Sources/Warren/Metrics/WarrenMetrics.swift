@@ -110,26 +110,23 @@ public final class WarrenMetrics: Sendable {
     // MARK: - Cached handles (one registry lookup per label set, not per task)
 
     private func counter(_ name: String, _ labels: KeyValuePairs<String, String>) -> CoreMetrics.Counter {
-        let key = Self.key(name, labels)
-        return counters.withLock { cache in
-            if let counter = cache[key] { return counter }
-            let counter = CoreMetrics.Counter(label: name, dimensions: labels.map { ($0.key, $0.value) }, factory: factory)
-            cache[key] = counter
-            return counter
-        }
+        Self.cached(in: counters, name, labels) { CoreMetrics.Counter(label: name, dimensions: $0, factory: factory) }
     }
 
     private func timer(_ name: String, _ labels: KeyValuePairs<String, String>) -> CoreMetrics.Timer {
-        let key = Self.key(name, labels)
-        return timers.withLock { cache in
-            if let timer = cache[key] { return timer }
-            let timer = CoreMetrics.Timer(label: name, dimensions: labels.map { ($0.key, $0.value) }, factory: factory)
-            cache[key] = timer
-            return timer
-        }
+        Self.cached(in: timers, name, labels) { CoreMetrics.Timer(label: name, dimensions: $0, factory: factory) }
     }
 
-    private static func key(_ name: String, _ labels: KeyValuePairs<String, String>) -> String {
-        labels.reduce(into: name) { $0 += "\u{0}\($1.value)" }
+    private static func cached<Metric>(
+        in cache: borrowing Mutex<[String: Metric]>, _ name: String, _ labels: KeyValuePairs<String, String>,
+        make: ([(String, String)]) -> Metric
+    ) -> Metric {
+        let key = labels.reduce(into: name) { $0 += "\u{0}\($1.value)" }
+        return cache.withLock { metrics in
+            if let metric = metrics[key] { return metric }
+            let metric = make(labels.map { ($0.key, $0.value) })
+            metrics[key] = metric
+            return metric
+        }
     }
 }
