@@ -1,5 +1,6 @@
 import AMQP
 import Foundation
+import Synchronization
 import Testing
 import Warren
 import WarrenTestSupport
@@ -240,20 +241,31 @@ struct SupervisorNotifyTests {
         let setup = try TestSetup()
         defer { setup.tearDown() }
         let listener = try NotifyListener(.path)
+        // Read from the start, on a thread of its own (the reads block): a socket that nobody
+        // drains fills up (10 datagrams), and the supervisor's sends would time out.
+        let (datagrams, sink) = AsyncStream.makeStream(of: String.self)
+        let reading = Mutex(true)
+        Thread.detachNewThread {
+            while reading.withLock({ $0 }) { if let d = listener.receive() { sink.yield(d) } }
+            sink.finish()
+        }
+        defer { reading.withLock { $0 = false } }
         let worker = try await DemoWorker(
             config: setup.path, environment: ["NOTIFY_SOCKET": listener.address, "WATCHDOG_USEC": "1000000"])
+        var iterator = datagrams.makeAsyncIterator()
         var seen: [String] = []
-        // The listener's reads block (5 s timeout each): off the cooperative pool.
-        func next() async -> String? {
-            await withCheckedContinuation { c in DispatchQueue.global().async { c.resume(returning: listener.receive()) } }
+        /// Reads until a datagram contains `text`, at most 30 s.
+        func receive(until text: String) async -> Bool {
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !seen.contains(where: { $0.contains(text) }), ContinuousClock.now < deadline, let d = await iterator.next() {
+                seen.append(d)
+            }
+            return seen.contains { $0.contains(text) }
         }
-        while !seen.contains(where: { $0.contains("READY=1") }), let d = await next() { seen.append(d) }
-        #expect(seen.contains { $0.contains("READY=1") })
-        while !seen.contains(where: { $0.contains("WATCHDOG=1") }), let d = await next() { seen.append(d) }
-        #expect(seen.contains { $0.contains("WATCHDOG=1") })
+        #expect(await receive(until: "READY=1"), "\(seen)")
+        #expect(await receive(until: "WATCHDOG=1"), "\(seen)")
         worker.signal(SIGTERM)
-        while !seen.contains(where: { $0.contains("STOPPING=1") }), let d = await next() { seen.append(d) }
-        #expect(seen.contains { $0.contains("STOPPING=1") })
+        #expect(await receive(until: "STOPPING=1"), "\(seen)")
         #expect(await worker.stop() == 0)
     }
 }

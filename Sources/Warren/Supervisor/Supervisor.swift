@@ -139,7 +139,9 @@ final class Supervisor {
         let ready = slots.values.filter(\.isReady).count
         let tasks = slots.values.reduce(0) { $0 + $1.tasksBefore + ($1.child?.tasks.finished ?? 0) }
         let status = "\(ready)/\(slots.count) children consuming, \(tasks) tasks done"
-        guard status != lastStatus else { return }
+        // Not before READY=1: systemd needs no running count while starting, and every datagram
+        // queued before READY (its socket holds a few) delays the one that matters.
+        guard announcedReady, status != lastStatus else { return }
         lastStatus = status
         systemd.status(status)
     }
