@@ -50,7 +50,7 @@ let package = Package(
         .executableTarget(name: "WarrenDemo", dependencies: ["Warren"]),
         // The Swift side of scripts/bench (the C reference lives in bench/c/).
         .executableTarget(name: "AMQPBench", dependencies: ["AMQP", "Warren"], path: "bench/swift"),
-        .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
+        .testTarget(name: "AMQPTests", dependencies: ["AMQP", "WarrenTestSupport"]),
         .testTarget(
             name: "WarrenTests",
             dependencies: ["Warren", "WarrenTestSupport", .product(name: "PropertyBased", package: "swift-property-based")]),

@@ -33,6 +33,7 @@ Prints one JSON line: {"impl", "noops", "answered", "done_ms": {p50, p99, max}, 
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -188,9 +189,7 @@ def main():
             broker.delete(*queues, reply_queue)
         finally:
             broker.close()
-        for name in os.listdir(tmp):
-            os.unlink(os.path.join(tmp, name))
-        os.rmdir(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == '__main__':

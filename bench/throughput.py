@@ -33,6 +33,7 @@ Prints one JSON line: {"impl", "count", "seconds", "rate", "memory": {"main", "c
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -123,9 +124,7 @@ def main():
             broker.close()
         if os.path.exists(log):
             os.unlink(log)
-        for name in os.listdir(tmp):
-            os.unlink(os.path.join(tmp, name))
-        os.rmdir(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == '__main__':

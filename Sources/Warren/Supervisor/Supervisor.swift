@@ -80,13 +80,14 @@ final class Supervisor {
         ])
         try await Topology.declare(configuration: configuration, taskNames: registry.names, logger: logger)
         let server = configuration.metrics.enabled ? MetricsServer(metrics: metrics, logger: logger) : nil
-        let probe = QueueProbe(metrics: metrics, logger: logger)
+        // Queue depths are read from the broker only for someone who can scrape them.
+        let probe = server.map { _ in QueueProbe(metrics: metrics, logger: logger) }
         await server?.start(listen: configuration.metrics.listen)
         defer {
             server?.stop()
-            probe.stop()
+            probe?.stop()
         }
-        probe.start(configuration: configuration)
+        probe?.start(configuration: configuration)
         for queue in configuration.queues {
             for n in 1...queue.children { await launch(SlotKey(queue: queue.name, slot: n)) }
         }

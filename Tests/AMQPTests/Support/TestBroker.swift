@@ -1,5 +1,6 @@
 import AMQP
 import Foundation
+import WarrenTestSupport
 import Testing
 
 /// The RabbitMQ the broker tests run against: `WARREN_TEST_AMQP_URL` (set by `scripts/test`), else
@@ -40,16 +41,7 @@ enum TestBroker {
     /// (`WARREN_TEST_RABBITMQ_NODE` unset).
     static func rabbitmqctl(_ arguments: [String]) throws -> String? {
         guard let node = environment["WARREN_TEST_RABBITMQ_NODE"] else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/rabbitmqctl")
-        process.arguments = ["-q", "-n", node] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        return try RabbitMQCtl.run(node: node, arguments).output
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import WarrenTestSupport
 
 /// `rabbitmqctl` against the test broker's node (`WARREN_TEST_RABBITMQ_NODE`, which
 /// `scripts/broker env` exports), run off the cooperative pool.
@@ -13,19 +14,11 @@ enum BrokerControl {
         return try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(with: Result {
-                    let process = Process()
-                    process.executableURL = URL(fileURLWithPath: "/usr/sbin/rabbitmqctl")
-                    process.arguments = ["-q", "-n", node] + arguments
-                    let pipe = Pipe()
-                    process.standardOutput = pipe
-                    process.standardError = FileHandle.nullDevice
-                    try process.run()
-                    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                    process.waitUntilExit()
-                    guard process.terminationStatus == 0 else {
-                        throw WorkerTestError("rabbitmqctl \(arguments.joined(separator: " ")) exited \(process.terminationStatus)")
+                    let (status, output) = try RabbitMQCtl.run(node: node, arguments)
+                    guard status == 0 else {
+                        throw WorkerTestError("rabbitmqctl \(arguments.joined(separator: " ")) exited \(status)")
                     }
-                    return String(decoding: data, as: UTF8.self)
+                    return output
                 })
             }
         }
