@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -73,4 +74,8 @@ int cws_child_has_ended(pid_t pid) {
     } while (rc < 0 && errno == EINTR);
     if (rc < 0) return errno == ECHILD ? 1 : 0;  /* ECHILD: reaped already */
     return info.si_pid == pid ? 1 : 0;
+}
+
+int cws_keep_freed_heap(int bytes) {
+    return mallopt(M_TRIM_THRESHOLD, bytes);
 }

@@ -30,4 +30,9 @@ int cws_child_has_ended(pid_t pid);
 /// Peak resident set size of this process in bytes (VmHWM in /proc/self/status), or -1.
 long cws_peak_resident_bytes(void);
 
+/// Lets malloc keep up to `bytes` of freed memory at the top of each heap instead of returning
+/// it to the kernel (mallopt M_TRIM_THRESHOLD). glibc's default (128 KiB) made a busy child give
+/// pages back and fault them in again many times a second. Returns 1 on success.
+int cws_keep_freed_heap(int bytes);
+
 #endif

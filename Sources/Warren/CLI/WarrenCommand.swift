@@ -69,7 +69,7 @@ enum LogSetup {
             switch config.format {
             case .text:
                 LoggingSystem.bootstrap { label in
-                    var handler = StreamLogHandler.standardError(label: label)
+                    var handler = TextLogHandler(label: label)
                     handler.logLevel = config.level
                     return handler
                 }

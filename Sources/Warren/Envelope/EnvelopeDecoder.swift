@@ -119,12 +119,28 @@ public struct EnvelopeDecoder: Sendable {
             EnvelopeError(.unsupportedContent, message, taskName: reader.taskName, taskID: reader.taskID)
         }
         let contentType = properties.contentType ?? ""
+        // Celery's own content type (and none at all) need no parsing: the common case, per task.
+        if !(contentType == "application/json" || contentType.isEmpty) {
+            try checkContentType(contentType, refuse: refuse)
+        }
+        if let encoding = properties.contentEncoding, !encoding.isEmpty, !Self.isUTF8(encoding) {
+            throw refuse("content encoding '\(ErrorText.escaped(encoding))' is not supported; Warren reads only utf-8")
+        }
+        if let compression = reader.value("compression") {
+            let name = compression.stringValue.map { "'\(ErrorText.escaped($0))'" } ?? HeaderReader.describe(compression)
+            throw refuse("compressed bodies (compression \(name)) are not supported; publish without compression")
+        }
+    }
+
+    /// A content type with parameters, or other than application/json: its media type must be
+    /// JSON or text, and its charset (if any) UTF-8.
+    private func checkContentType(_ contentType: String, refuse: (String) -> EnvelopeError) throws(EnvelopeError) {
         var parts = contentType.split(separator: ";", omittingEmptySubsequences: false).map {
             $0.trimmingCharacters(in: .whitespaces)
         }
         let media = parts.isEmpty ? "" : parts.removeFirst().lowercased()
         // What a client sent is shown escaped: it goes into a one-line log and a header.
-        let shownType = ErrorText.escaped(contentType, limit: 100)
+        var shownType: String { ErrorText.escaped(contentType, limit: 100) }
         guard Self.acceptedTypes.contains(media) else {
             let advice = "Warren reads only application/json (Celery: task_serializer='json')"
             if media == "application/x-python-serialize" {
@@ -144,17 +160,10 @@ public struct EnvelopeDecoder: Sendable {
                 throw refuse("charset '\(ErrorText.escaped(charset))' of content type '\(shownType)' is not supported; Warren reads only utf-8")
             }
         }
-        if let encoding = properties.contentEncoding, !encoding.isEmpty, !Self.isUTF8(encoding) {
-            throw refuse("content encoding '\(ErrorText.escaped(encoding))' is not supported; Warren reads only utf-8")
-        }
-        if let compression = reader.value("compression") {
-            let name = compression.stringValue.map { "'\(ErrorText.escaped($0))'" } ?? HeaderReader.describe(compression)
-            throw refuse("compressed bodies (compression \(name)) are not supported; publish without compression")
-        }
     }
 
     private static func isUTF8(_ name: String) -> Bool {
-        ["utf-8", "utf8"].contains(name.lowercased())
+        name == "utf-8" || ["utf-8", "utf8"].contains(name.lowercased())
     }
 
     // MARK: - Body

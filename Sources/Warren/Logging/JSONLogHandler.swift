@@ -36,17 +36,7 @@ public struct JSONLogHandler: LogHandler {
         }
         var text = JSONValue.object(object).jsonText
         text.append("\n")
-        text.utf8CString.withUnsafeBufferPointer { buffer in
-            // One write per line, so lines from several threads (or processes) do not interleave.
-            var offset = 0
-            let count = buffer.count - 1  // without the terminating NUL
-            while offset < count {
-                let n = write(descriptor, buffer.baseAddress! + offset, count - offset)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return }
-                offset += n
-            }
-        }
+        LogLine.write(text, to: descriptor)
     }
 
     private static let time = Date.ISO8601FormatStyle(includingFractionalSeconds: true)

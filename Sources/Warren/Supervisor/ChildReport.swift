@@ -32,7 +32,7 @@ enum ChildReport: Sendable, Equatable {
     }
 
     /// The line written to the pipe (newline included).
-    var line: Data {
+    var line: String {
         let text: String
         switch self {
         case .started(let id, let deadline):
@@ -50,7 +50,7 @@ enum ChildReport: Sendable, Equatable {
         case .recycling(let reason):
             text = Self.json(.recycling(reason: reason))
         }
-        return Data((text + "\n").utf8)
+        return text + "\n"
     }
 
     init?(line: Substring) {
@@ -90,10 +90,21 @@ enum ChildReport: Sendable, Equatable {
         return false
     }
 
+    /// Only metrics depend on it: it may wait a little to share a pipe write with the next
+    /// report. Not so a task that will come again (retried, requeued: same id), which the
+    /// supervisor must know finished before a crash of this child could be blamed on it.
+    var canWait: Bool {
+        switch self {
+        case .finished(let summary): summary.outcome == .succeeded || summary.outcome == .failed
+        case .deadLettered: true
+        default: false
+        }
+    }
+
     /// `text` made safe for one field of a line: no line breaks or tabs (a task id is the
     /// sender's text; both ends of the pipe see the same cleaned id).
     static func field(_ text: String) -> String {
-        guard text.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\t" }) else { return text }
+        guard text.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) else { return text }
         return String(text.map { $0 == "\n" || $0 == "\r" || $0 == "\t" ? "?" : $0 })
     }
 

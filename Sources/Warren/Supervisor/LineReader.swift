@@ -7,17 +7,29 @@ import Foundation
 /// libdispatch's event loop after the descriptor is closed, which crashed the supervisor when
 /// many children exited at once.
 enum LineReader {
-    static func readLines(from descriptor: Int32, _ line: (Data) -> Void) {
-        var pending = Data()
-        var buffer = [UInt8](repeating: 0, count: 4096)
+    /// Calls `line` with each line (without its newline), in order; a last line without a
+    /// newline is dropped (the writer died in the middle of it).
+    static func readLines(from descriptor: Int32, _ line: (ArraySlice<UInt8>) -> Void) {
+        var buffer = [UInt8](repeating: 0, count: 16 << 10)
+        var kept = 0  // bytes of an unfinished line at the start of `buffer`
         while true {
-            let n = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if kept == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }  // a long line
+            let n = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + kept, $0.count - kept) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { return }
-            pending.append(contentsOf: buffer[0..<n])
-            while let nl = pending.firstIndex(of: 0x0A) {
-                line(Data(pending[pending.startIndex..<nl]))
-                pending.removeSubrange(pending.startIndex...nl)
+            let end = kept + n
+            var start = 0
+            var scan = kept
+            while let nl = buffer[scan..<end].firstIndex(of: 0x0A) {
+                line(buffer[start..<nl])
+                start = nl + 1
+                scan = start
+            }
+            kept = end - start
+            if kept > 0 && start > 0 {
+                buffer.withUnsafeMutableBytes { raw in
+                    raw.baseAddress!.copyMemory(from: raw.baseAddress! + start, byteCount: kept)
+                }
             }
         }
     }
