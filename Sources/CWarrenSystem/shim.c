@@ -79,3 +79,7 @@ int cws_child_has_ended(pid_t pid) {
 int cws_keep_freed_heap(int bytes) {
     return mallopt(M_TRIM_THRESHOLD, bytes);
 }
+
+int cws_grow_pipe(int fd, int bytes) {
+    return fcntl(fd, F_SETPIPE_SZ, bytes);
+}

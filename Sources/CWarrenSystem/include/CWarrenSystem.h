@@ -23,6 +23,10 @@ int cws_set_parent_death_signal(int signal);
 /// _GNU_SOURCE, which the Glibc module lacks). Returns 0, or -1 with errno set.
 int cws_pipe_cloexec(int fds[2]);
 
+/// Asks for a pipe buffer of `bytes` (fcntl F_SETPIPE_SZ; Linux caps it at
+/// /proc/sys/fs/pipe-max-size, 1 MiB by default). Returns the new size, or -1 with errno set.
+int cws_grow_pipe(int fd, int bytes);
+
 /// 1 when child `pid` has ended (a zombie not yet reaped, or already reaped), 0 while it runs.
 /// It does not reap it (waitid with WNOWAIT): the thread that waits for its exit status still can.
 int cws_child_has_ended(pid_t pid);

@@ -18,6 +18,9 @@ final class ChildProcess: Sendable {
     }
 
     let pid: pid_t
+    /// The least time between two reads of a child's reports: a busy child's reports are read
+    /// in batches (see ``LineReader/readLines(from:pace:_:)``), at most 20 ms late.
+    static let readPace = Duration.milliseconds(20)
     /// Lifecycle reports from the child (ready, recycling), in order; finishes when the child
     /// closes its end (it exited). Task reports are kept in ``tasks`` instead: two per task
     /// would cost the supervisor an actor hop each.
@@ -41,6 +44,9 @@ final class ChildProcess: Sendable {
         guard cws_pipe_cloexec(&statusPipe) == 0, cws_pipe_cloexec(&controlPipe) == 0 else {
             throw WorkerError("cannot create pipes for a child: \(String(cString: strerror(errno)))")
         }
+        // Room for the reports a busy child writes between two paced reads (~130 bytes a task);
+        // if the system refuses, the default 64 KiB only makes the child wait now and then.
+        _ = cws_grow_pipe(statusPipe[1], 1 << 20)
         let argv = [argv0] + arguments
         let envp = environment.map { "\($0.key)=\($0.value)" }
         let (pid, spawnError) = await Spawner.shared.spawn(
@@ -64,7 +70,7 @@ final class ChildProcess: Sendable {
         let tracker = TaskTracker()
         tasksBox = tracker
         Thread.detachNewThread {
-            LineReader.readLines(from: statusRead) { line in
+            LineReader.readLines(from: statusRead, pace: Self.readPace) { line in
                 switch ChildReport(line: Substring(String(decoding: line, as: UTF8.self))) {
                 case .started(let id, let deadline)?: tracker.state.withLock { $0.running[id] = deadline }
                 case .finished(let summary)?:

@@ -9,10 +9,19 @@ import Foundation
 enum LineReader {
     /// Calls `line` with each line (without its newline), in order; a last line without a
     /// newline is dropped (the writer died in the middle of it).
-    static func readLines(from descriptor: Int32, _ line: (ArraySlice<UInt8>) -> Void) {
+    /// - Parameter pace: The shortest time between two reads. A busy writer's lines then pile up
+    ///   in the pipe and are read in batches, so a child running thousands of tasks a second
+    ///   wakes this thread (and takes a CPU from the broker and itself) at most 1 / pace times a
+    ///   second; a line after a quiet spell is still read at once.
+    static func readLines(from descriptor: Int32, pace: Duration = .zero, _ line: (ArraySlice<UInt8>) -> Void) {
         var buffer = [UInt8](repeating: 0, count: 16 << 10)
         var kept = 0  // bytes of an unfinished line at the start of `buffer`
+        let clock = ContinuousClock()
+        var lastRead = clock.now - pace
         while true {
+            let next = lastRead + pace
+            if next > clock.now { Thread.sleep(forTimeInterval: (next - clock.now).seconds) }
+            lastRead = clock.now
             if kept == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }  // a long line
             let n = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + kept, $0.count - kept) }
             if n < 0 && errno == EINTR { continue }
