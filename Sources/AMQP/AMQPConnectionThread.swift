@@ -37,7 +37,34 @@ public final class AMQPConnectionThread: Sendable {
         let waker = AMQPWaker()
         let inbox = Mutex(Inbox())
         let finished = Mutex<[CheckedContinuation<Void, Never>]?>([])
-        init(_ sink: AsyncStream<AMQPEvent>.Continuation) { eventSink = sink }
+        let coalescing: AckCoalescing
+        init(_ sink: AsyncStream<AMQPEvent>.Continuation, coalescing: AckCoalescing) {
+            eventSink = sink
+            self.coalescing = coalescing
+        }
+    }
+
+    /// How long acks, nacks and rejects may wait to go out together.
+    ///
+    /// Each settlement frame costs a `sendto` here and work in the broker; a busy consumer
+    /// whose handlers finish in order settles a whole run of deliveries with one `multiple`
+    /// ack when it waits a moment. The wait ends when `batch` settlements are queued, after
+    /// `delay`, or when anything else is sent. A consumer that dies in the meantime only leaves
+    /// a few more messages for the broker to redeliver (at-least-once either way).
+    public struct AckCoalescing: Sendable {
+        /// Settlements queued that make them go out at once.
+        public var batch: Int
+        /// The longest a settlement waits for company.
+        public var delay: Duration
+
+        /// Every settlement goes out at once (the default).
+        public static let none = AckCoalescing(batch: 1, delay: .zero)
+
+        /// Settlements go out once `batch` are queued, or after `delay`.
+        public init(batch: Int, delay: Duration) {
+            self.batch = max(1, batch)
+            self.delay = delay
+        }
     }
 
     private struct Inbox {
@@ -48,6 +75,11 @@ public final class AMQPConnectionThread: Sendable {
         /// The thread is (about to be) blocked in `poll`: the next producer must wake it. Producers
         /// that find it `false` skip the eventfd write, so a burst of acks costs one wake-up.
         var sleeping = false
+        /// The thread sleeps with settlements queued, until the oldest is due (``AckCoalescing``):
+        /// a producer wakes it only for a full batch or another kind of command.
+        var lingering = false
+        /// When the oldest queued settlement was queued.
+        var settlementsSince = ContinuousClock.Instant.now
 
         /// Whether the caller must write the eventfd: only when the thread sleeps, and only once.
         mutating func takeWakeUp() -> Bool {
@@ -73,12 +105,14 @@ public final class AMQPConnectionThread: Sendable {
     ///   - idleWait: The longest the thread sleeps in `poll` when nothing happens (never longer
     ///     than half the heartbeat). Commands wake it at once, so this only bounds how late it
     ///     notices a dead connection when heartbeats are off. Defaults to 1 second.
+    ///   - ackCoalescing: How long acks may wait to share a frame; by default they go out at once.
     /// - Throws: what ``AMQPConnection/init(_:)`` throws.
     public init(
-        _ configuration: AMQPConnection.Configuration, name: String = "amqp-io", idleWait: Duration = .seconds(1)
+        _ configuration: AMQPConnection.Configuration, name: String = "amqp-io", idleWait: Duration = .seconds(1),
+        ackCoalescing: AckCoalescing = .none
     ) async throws(AMQPError) {
         let (events, sink) = AsyncStream.makeStream(of: AMQPEvent.self)
-        let shared = Shared(sink)
+        let shared = Shared(sink, coalescing: ackCoalescing)
         self.events = events
         self.shared = shared
         let started = StartSignal()
@@ -147,9 +181,12 @@ public final class AMQPConnectionThread: Sendable {
     }
 
     private func settle(_ settlement: Settlement) {
+        let batch = shared.coalescing.batch
         let wake = shared.inbox.withLock { inbox -> Bool in
             guard inbox.failure == nil, !inbox.stopping else { return false }
             inbox.settlements.append(settlement)
+            if inbox.settlements.count == 1 && batch > 1 { inbox.settlementsSince = .now }
+            if inbox.lingering && inbox.settlements.count < batch { return false }  // it wakes by itself when they are due
             return inbox.takeWakeUp()
         }
         if wake { shared.waker.wake() }
@@ -180,6 +217,14 @@ public final class AMQPConnectionThread: Sendable {
                 orElse: { continuation.resume(returning: .failure($0)) })
         }
         return try result.get()
+    }
+
+    /// Ends ``events`` for its consumer now (after what it already holds), while the connection
+    /// stays open for acks and publishes: how a consumer stops taking deliveries without being
+    /// cancelled. Deliveries the broker sends afterwards are left unacknowledged, and go back to
+    /// their queue when the connection closes.
+    public func finishEvents() {
+        shared.eventSink.finish()
     }
 
     /// Closes the connection after the commands already queued, and waits for the thread to end.
@@ -226,13 +271,16 @@ public final class AMQPConnectionThread: Sendable {
         started.resume(.success(connection.heartbeat))
         let context = LoopContext(connection: connection)
         var failure: AMQPError?
+        let coalescing = shared.coalescing
         loop: while true {
             let (settlements, jobs, stopping) = shared.inbox.withLock { inbox in
+                let due = inbox.settlements.count >= coalescing.batch || !inbox.jobs.isEmpty || inbox.stopping
+                    || ContinuousClock.now - inbox.settlementsSince >= coalescing.delay
                 defer {
-                    inbox.settlements.removeAll(keepingCapacity: true)
+                    if due { inbox.settlements.removeAll(keepingCapacity: true) }
                     inbox.jobs.removeAll(keepingCapacity: true)
                 }
-                return (inbox.settlements, inbox.jobs, inbox.stopping)
+                return (due ? inbox.settlements : [], inbox.jobs, inbox.stopping)
             }
             Self.apply(settlements, on: connection)
             for job in jobs { job(context) }
@@ -250,13 +298,25 @@ public final class AMQPConnectionThread: Sendable {
                 failure = error
                 break
             }
-            let idle = shared.inbox.withLock { inbox -> Bool in
-                inbox.sleeping = inbox.jobs.isEmpty && inbox.settlements.isEmpty && !inbox.stopping
-                return inbox.sleeping
+            let wait = shared.inbox.withLock { inbox -> Duration? in
+                guard inbox.jobs.isEmpty && !inbox.stopping else { return nil }
+                if inbox.settlements.isEmpty {
+                    inbox.sleeping = true
+                    inbox.lingering = false
+                    return idleWait
+                }
+                let left = coalescing.delay - (ContinuousClock.now - inbox.settlementsSince)
+                guard coalescing.batch > inbox.settlements.count, left > .zero else { return nil }
+                inbox.sleeping = true
+                inbox.lingering = true
+                return max(left, .milliseconds(1))  // poll counts whole milliseconds
             }
-            if idle {
-                _ = connection.waitForInput(timeout: idleWait, waker: waker)
-                shared.inbox.withLock { $0.sleeping = false }
+            if let wait {
+                _ = connection.waitForInput(timeout: wait, waker: waker)
+                shared.inbox.withLock {
+                    $0.sleeping = false
+                    $0.lingering = false
+                }
             }
         }
         connection.close()

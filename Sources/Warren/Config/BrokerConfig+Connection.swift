@@ -32,14 +32,20 @@ extension BrokerConfig {
 
     /// ``connect(name:threadName:start:)``, also saying which URL answered (its index in
     /// ``urls``), so that a reconnection can start with the node after it.
-    func connectAny(name: String, threadName: String, start: Int) async throws(AMQPError)
+    func connectAny(
+        name: String, threadName: String, start: Int, ackCoalescing: AMQPConnectionThread.AckCoalescing = .none
+    ) async throws(AMQPError)
         -> (connection: AMQPConnectionThread, index: Int)
     {
         var lastError = AMQPError(.connectionFailed, "no broker URL configured")
         for i in 0..<urls.count {
             let index = (start + i) % urls.count
             do throws(AMQPError) {
-                return (try await AMQPConnectionThread(connectionConfiguration(index: index, name: name), name: threadName), index)
+                return (
+                    try await AMQPConnectionThread(
+                        connectionConfiguration(index: index, name: name), name: threadName, ackCoalescing: ackCoalescing),
+                    index
+                )
             } catch {
                 lastError = error
             }
