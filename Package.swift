@@ -15,9 +15,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
-        // A small HTTP server on Swift concurrency (no SwiftNIO): only the supervisor serves
-        // /metrics, and every child is the same binary, so its size and start-up matter.
-        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.0"),
+        // HTTP for /metrics (the supervisor serves it, `status` scrapes it). NIO's HTTP/1 needs no
+        // Foundation networking (libcurl and its two dozen libraries would load in every child).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
     ],
     targets: [
@@ -42,8 +42,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "FlyingFox", package: "FlyingFox"),
-                .product(name: "FlyingSocks", package: "FlyingFox"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // The demo worker binary used by the README, the tests and the benchmarks.

@@ -15,6 +15,7 @@ struct ChildReportTests {
         .finished(TaskSummary(id: "b 2", name: "with space", outcome: .retried, duration: 3, lag: nil)),
         .deadLettered(reason: "malformed"),
         .recycling(reason: "max-tasks"),
+        .recycling(reason: "max-memory"),
         .deathsQuery(id: "c-3"),
     ])
     func roundTrip(report: ChildReport) {
@@ -42,10 +43,15 @@ struct ChildReportTests {
 
     @Test("the supervisor's answer names the task and its deaths, or none")
     func answer() throws {
-        for notice in [SupervisorNotice(id: "x", deaths: TaskDeaths(count: 2, reason: "poison")), SupervisorNotice(id: "y", deaths: nil)] {
-            let line = notice.line
-            #expect(line.last == 0x0A)
-            #expect(try JSONDecoder().decode(SupervisorNotice.self, from: line.dropLast()) == notice)
+        for notice in [
+            SupervisorNotice(id: "x", deaths: TaskDeaths(count: 2, reason: "poison")), SupervisorNotice(id: "y", deaths: nil),
+            SupervisorNotice(id: "with space - 3", deaths: TaskDeaths(count: 1, reason: "time-limit")),
+        ] {
+            let line = String(decoding: notice.line, as: UTF8.self)
+            #expect(line.hasSuffix("\n") && line.dropLast().allSatisfy { $0 != "\n" })
+            #expect(SupervisorNotice(line: Substring(line.dropLast())) == notice)
         }
+        #expect(SupervisorNotice(line: "N x poison id") == nil)
+        #expect(SupervisorNotice(line: "{\"id\":\"x\"}") == nil)
     }
 }

@@ -202,9 +202,9 @@ struct ConfigErrorTests {
         #expect(
             problems("queues: { a: {}, a: {} }\n", code: .syntax)
                 == ["warren.yaml:1:11: duplicate key \"a\" in a mapping; each key may appear once"])
-        // Keys that are equal as text but not as YAML values slip past Yams; the loader catches them.
+        // Keys are compared as text (the loader resolves no YAML types: 1 and "1" are one key).
         #expect(
-            problems("queues:\n  1: {}\n  \"1\": {}\n")
+            problems("queues:\n  1: {}\n  \"1\": {}\n", code: .syntax)
                 == ["warren.yaml:3:3: queues.1: appears twice in this mapping (first on line 2); keep one"])
     }
 

@@ -19,6 +19,10 @@ pid_t cws_spawn(const char *path, char *const argv[], char *const envp[], int st
 /// PR_SET_PDEATHSIG). Returns 0, or -1 with errno set.
 int cws_set_parent_death_signal(int signal);
 
+/// Names the calling thread (prctl PR_SET_NAME; at most 15 bytes are kept), as `ps -L` and
+/// `top -H` show it. Returns 0, or -1 with errno set.
+int cws_set_thread_name(const char *name);
+
 /// pipe2(fds, O_CLOEXEC): a pipe whose ends do not leak into other children (pipe2 needs
 /// _GNU_SOURCE, which the Glibc module lacks). Returns 0, or -1 with errno set.
 int cws_pipe_cloexec(int fds[2]);

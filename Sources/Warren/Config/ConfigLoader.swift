@@ -62,7 +62,10 @@ public enum ConfigLoader {
     ) throws(ConfigurationError) -> WarrenConfiguration {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: yaml)
+            // The basic resolver tags every plain scalar `str`: ConfigReader reads scalars' text
+            // itself. The default one matches each scalar against regular expressions
+            // (NSRegularExpression, so ICU), which costs every child megabytes of memory.
+            root = try Yams.compose(yaml: yaml, .basic)
         } catch {
             throw ConfigurationError(.syntax, problems: withinText([syntaxProblem(error, yaml: yaml, source: source)], yaml))
         }

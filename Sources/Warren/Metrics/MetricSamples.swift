@@ -1,5 +1,3 @@
-import FlyingFox
-import FlyingSocks
 import Foundation
 
 /// One line of a Prometheus text exposition: a name, its labels and a value.
@@ -63,34 +61,6 @@ public struct MetricSamples: Sendable {
             (lower, below) = (bound, count)
         }
         return lower
-    }
-
-    /// Fetches `http://listen/metrics`.
-    /// - Throws: when nothing answers there, or the answer is not 200.
-    public static func scrape(_ listen: ListenAddress, timeout: Duration = .seconds(5)) async throws -> MetricSamples {
-        let address = try MetricsServer.socketAddress(listen)
-        let body = try await withThrowingTaskGroup(of: Data?.self) { group in
-            group.addTask {
-                var client = HTTPClient()
-                let request = HTTPRequest(
-                    method: .GET, version: .http11, path: "/metrics", query: [], headers: [HTTPHeader("Host"): "\(listen)"], body: Data())
-                let response = try await client.sendHTTPRequest(request, to: address)
-                guard response.statusCode == .ok else {
-                    throw WorkerError("http://\(listen)/metrics answered \(response.statusCode.code)")
-                }
-                return try await response.bodyData
-            }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let body = first else {
-                throw WorkerError("http://\(listen)/metrics did not answer within \(timeout.humanReadable)")
-            }
-            return body
-        }
-        return MetricSamples(parsing: String(decoding: body, as: UTF8.self))
     }
 
     /// `name{a="x",b="y"} value` (labels optional; escaped quotes and backslashes in values).

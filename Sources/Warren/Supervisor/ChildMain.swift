@@ -16,7 +16,7 @@ enum ChildMain {
     {
         // Die with the supervisor, even if it is SIGKILLed; then check it did not die already.
         _ = cws_set_parent_death_signal(SIGTERM)
-        if let expected = ProcessInfo.processInfo.environment[supervisorPIDVariable].flatMap(Int32.init), getppid() != expected {
+        if let expected = getenv(supervisorPIDVariable).flatMap({ Int32(String(cString: $0)) }), getppid() != expected {
             logger.error("the supervisor is gone; not starting")
             return 1
         }
@@ -166,9 +166,9 @@ final class DeathsQueries: Sendable {
 
     /// Reads the answers from `descriptor` (the child's standard input) on a thread of its own.
     func listen(on descriptor: Int32) {
-        Thread.detachNewThread { [self] in
+        detachThread(name: "warren-notices") { [self] in
             LineReader.readLines(from: descriptor) { line in
-                if let notice = try? JSONDecoder().decode(SupervisorNotice.self, from: Data(line)) {
+                if let notice = SupervisorNotice(line: Substring(String(decoding: line, as: UTF8.self))) {
                     answer(notice.id, notice.deaths)
                 }
             }

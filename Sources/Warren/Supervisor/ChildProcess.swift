@@ -69,7 +69,7 @@ final class ChildProcess: Sendable {
         let statusRead = statusPipe[0]
         let tracker = TaskTracker()
         tasksBox = tracker
-        Thread.detachNewThread {
+        detachThread(name: "warren-reports") {
             LineReader.readLines(from: statusRead, pace: Self.readPace) { line in
                 switch ChildReport(line: Substring(String(decoding: line, as: UTF8.self))) {
                 case .started(let id, let deadline)?: tracker.state.withLock { $0.running[id] = deadline }

@@ -1,11 +1,16 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// What a child process tells its supervisor: one line each on file descriptor 3.
 ///
-/// Reports that come with every task are plain text, cheap to write and read:
-/// `S <hard deadline or -> <id>` (started), `F <outcome> <duration> <lag or -> <id>\t<name>`
-/// (finished), `D <reason>` (dead-lettered) and `Q <id>` (a query). The rare lifecycle ones are
-/// JSON objects.
+/// Every report is plain text, cheap to write and read: `S <hard deadline or -> <id>` (started),
+/// `F <outcome> <duration> <lag or -> <id>\t<name>` (finished), `D <reason>` (dead-lettered),
+/// `Q <id>` (a query), and the lifecycle ones `R` (ready), `L` (connection lost) and
+/// `C <reason>` (recycling). No JSON: its coders would be the only users of Codable in an idle
+/// child, and their metadata costs every child memory.
 enum ChildReport: Sendable, Equatable {
     /// The child's consumer is registered: it takes tasks. Sent again after each reconnection.
     case ready
@@ -24,13 +29,6 @@ enum ChildReport: Sendable, Equatable {
     /// A task came redelivered: how often did it kill children? Answered by a ``SupervisorNotice``.
     case deathsQuery(id: String)
 
-    /// The JSON form of the lifecycle reports.
-    private enum Lifecycle: Codable {
-        case ready
-        case disconnected
-        case recycling(reason: String)
-    }
-
     /// The line written to the pipe (newline included).
     var line: String {
         let text: String
@@ -44,16 +42,25 @@ enum ChildReport: Sendable, Equatable {
         case .deathsQuery(let id):
             text = "Q \(Self.field(id))"
         case .ready:
-            text = Self.json(.ready)
+            text = "R"
         case .disconnected:
-            text = Self.json(.disconnected)
+            text = "L"
         case .recycling(let reason):
-            text = Self.json(.recycling(reason: reason))
+            text = "C \(Self.field(reason))"
         }
         return text + "\n"
     }
 
     init?(line: Substring) {
+        switch line {
+        case "R":
+            self = .ready
+            return
+        case "L":
+            self = .disconnected
+            return
+        default: break
+        }
         let tag = line.prefix(2)
         let rest = line.dropFirst(2)
         switch tag {
@@ -74,13 +81,10 @@ enum ChildReport: Sendable, Equatable {
             self = .deadLettered(reason: String(rest))
         case "Q ":
             self = .deathsQuery(id: String(rest))
+        case "C ":
+            self = .recycling(reason: String(rest))
         default:
-            switch try? JSONDecoder().decode(Lifecycle.self, from: Data(line.utf8)) {
-            case .ready?: self = .ready
-            case .disconnected?: self = .disconnected
-            case .recycling(let reason)?: self = .recycling(reason: reason)
-            case nil: return nil
-            }
+            return nil
         }
     }
 
@@ -108,29 +112,51 @@ enum ChildReport: Sendable, Equatable {
         return String(text.map { $0 == "\n" || $0 == "\r" || $0 == "\t" ? "?" : $0 })
     }
 
-    private static func json(_ value: Lifecycle) -> String {
-        String(decoding: (try? JSONEncoder().encode(value)) ?? Data("{}".utf8), as: UTF8.self)
-    }
 }
 
-/// What the supervisor tells its children: one JSON object per line on their standard input,
-/// the answer to a ``ChildReport/deathsQuery(id:)``.
-struct SupervisorNotice: Codable, Sendable, Equatable {
+/// What the supervisor tells its children: one line on their standard input, the answer to a
+/// ``ChildReport/deathsQuery(id:)``: `N <count> <reason> <id>`, or `N - - <id>` for a task that
+/// killed no child.
+struct SupervisorNotice: Sendable, Equatable {
     /// The task asked about.
     var id: String
     /// How often it was running in a child that died, and how (nil: never). A redelivered task
     /// that killed children `poisonThreshold` times is dead-lettered instead of run again.
     var deaths: TaskDeaths?
 
+    init(id: String, deaths: TaskDeaths?) {
+        self.id = id
+        self.deaths = deaths
+    }
+
     var line: Data {
-        var data = (try? JSONEncoder().encode(self)) ?? Data()
-        data.append(0x0A)
-        return data
+        // A reason is one word of Warren's own; the id is the one the child asked about (already
+        // a clean field, see ``ChildReport/field(_:)``).
+        let reason = deaths.map { ChildReport.field($0.reason).replacingSpaces } ?? "-"
+        return Data("N \(deaths.map { String($0.count) } ?? "-") \(reason) \(ChildReport.field(id))\n".utf8)
+    }
+
+    init?(line: Substring) {
+        guard line.hasPrefix("N ") else { return nil }
+        let parts = line.dropFirst(2).split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3 else { return nil }
+        id = String(parts[2])
+        if parts[0] == "-" {
+            deaths = nil
+        } else {
+            guard let count = Int(parts[0]) else { return nil }
+            deaths = TaskDeaths(count: count, reason: String(parts[1]))
+        }
     }
 }
 
+extension String {
+    /// Spaces made `_`, for a one-word field.
+    fileprivate var replacingSpaces: String { String(map { $0 == " " ? "_" : $0 }) }
+}
+
 /// How often a task was running in a child that died, and how it died.
-struct TaskDeaths: Codable, Sendable, Equatable {
+struct TaskDeaths: Sendable, Equatable {
     var count: Int
     /// `poison` (the child crashed) or `time-limit` (the supervisor killed it at the hard limit).
     var reason: String

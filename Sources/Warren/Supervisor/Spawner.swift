@@ -24,7 +24,7 @@ final class Spawner: Sendable {
     private let wakeup = DispatchSemaphore(value: 0)
 
     private init() {
-        Thread.detachNewThread { [self] in
+        detachThread(name: "warren-spawner") { [self] in
             while true {
                 wakeup.wait()
                 let requests = queue.withLock { q in
