@@ -48,10 +48,8 @@ struct MetricsServerTests {
     func silentPeer() async throws {
         let (silent, listen) = try SilentListener.open()
         defer { silent.close() }
-        let clock = ContinuousClock()
-        let started = clock.now
-        await #expect(throws: WorkerError.self) { try await MetricSamples.scrape(listen, timeout: .milliseconds(300)) }
-        #expect(clock.now - started < .seconds(5))
+        let error = await #expect(throws: WorkerError.self) { try await MetricSamples.scrape(listen, timeout: .milliseconds(300)) }
+        #expect(error?.description.contains("did not answer within") == true)
     }
 
     /// A started server on `listen` (default: a free loopback port), and what it logged.
