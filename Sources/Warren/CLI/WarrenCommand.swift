@@ -51,7 +51,14 @@ extension Worker {
     public func main() async {
         CLIContext.worker = self
         signal(SIGPIPE, SIG_IGN)
-        await WarrenCommand.main()
+        let arguments = CommandLine.arguments.dropFirst()
+        if arguments.first == ChildCommand.configuration.commandName {
+            // A child (re-executed by `run`) parses only its own verb: the whole command tree
+            // reflects on every verb's options, memory each child would pay for nothing.
+            await ChildCommand.main(Array(arguments.dropFirst()))
+        } else {
+            await WarrenCommand.main()
+        }
     }
 }
 
