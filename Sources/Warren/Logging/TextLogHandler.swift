@@ -55,14 +55,6 @@ enum LogLine {
     /// pipe's atomic size), so lines from several threads or processes do not interleave.
     static func write(_ text: String, to descriptor: Int32) {
         var text = text
-        text.withUTF8 { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = Foundation.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return }
-                offset += n
-            }
-        }
+        text.withUTF8 { writeAll(UnsafeRawBufferPointer($0), to: descriptor) }
     }
 }

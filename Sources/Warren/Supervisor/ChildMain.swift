@@ -120,18 +120,9 @@ final class ReportWriter: Sendable {
         if !out.isEmpty { Self.write(out, to: descriptor) }
     }
 
-    /// Writes the whole of `bytes` (a pipe write of up to 4 KiB is atomic; larger ones may be
-    /// split, and lines from one writer stay in order either way).
+    /// Lines from one writer stay in order even when a large batch is split.
     private static func write(_ bytes: [UInt8], to descriptor: Int32) {
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Foundation.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return }
-                offset += n
-            }
-        }
+        bytes.withUnsafeBytes { writeAll($0, to: descriptor) }
     }
 }
 

@@ -104,16 +104,7 @@ final class ChildProcess: Sendable {
 
     /// Writes a notice to the child's standard input (dropped if the child is gone).
     func send(_ notice: SupervisorNotice) {
-        let data = notice.line
-        data.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = write(control.fileDescriptor, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return }  // EPIPE: the child is gone
-                offset += n
-            }
-        }
+        notice.line.withUnsafeBytes { writeAll($0, to: control.fileDescriptor) }  // fails with EPIPE once the child is gone
     }
 }
 

@@ -53,14 +53,14 @@ extension ChildWorker {
     /// Runs each delivery of `io`, until the task is cancelled (returns `nil`: a warm shutdown)
     /// or the connection or its consumer is lost (returns why).
     func consume(on io: AMQPConnectionThread, slots: AsyncSlots, inFlight: InFlight) async -> (any Error)? {
-        guard queue.concurrency == 1 else { return await consumeConcurrently(on: io, slots: slots, inFlight: inFlight) }
+        guard queue.concurrency == 1 else { return await receive(on: io, slots: slots, inFlight: inFlight, inline: false) }
         // One handler at a time: each delivery runs right in the loop that receives it, in
         // delivery order, with no task and no thread hop per delivery (at thousands of tasks a
         // second those hops cost more than decoding and running them). The loop is a task of
         // its own so that a warm shutdown, which cancels this one, does not cancel the handler
         // that is running: it stops the loop by ending the event stream instead, and the
         // deliveries still buffered in it go back to the queue (see `stopping`).
-        let loop = Task { await self.consumeInline(on: io, slots: slots, inFlight: inFlight) }
+        let loop = Task { await self.receive(on: io, slots: slots, inFlight: inFlight, inline: true) }
         return await withTaskCancellationHandler {
             await loop.value
         } onCancel: {
@@ -69,39 +69,29 @@ extension ChildWorker {
         }
     }
 
-    private func consumeInline(on io: AMQPConnectionThread, slots: AsyncSlots, inFlight: InFlight) async -> (any Error)? {
+    /// Takes the deliveries of `io` until its events end or the consumer is lost: each runs
+    /// right here (`inline`, one handler at a time) or in a task of its own.
+    private func receive(on io: AMQPConnectionThread, slots: AsyncSlots, inFlight: InFlight, inline: Bool) async -> (any Error)? {
         let tracker = DeliveryTracker()  // delivery tags belong to one channel of one connection
         for await event in io.events {
             if case .delivery(let delivery) = event {
                 tracker.received(delivery.deliveryTag)
                 inFlight.enter()
-                await process(delivery, io: io, tracker: tracker, slots: slots)
-                inFlight.leave()
-            } else if let lost = await handle(event, io: io) {
-                return lost
-            }
-        }
-        if stopping.withLock({ $0 }) { return nil }
-        return io.failure ?? AMQPError(.connectionClosed, "the connection ended")
-    }
-
-    /// Hands each delivery of `io` to a handler task of its own (`concurrency` above 1).
-    private func consumeConcurrently(on io: AMQPConnectionThread, slots: AsyncSlots, inFlight: InFlight) async -> (any Error)? {
-        let tracker = DeliveryTracker()  // delivery tags belong to one channel of one connection
-        for await event in io.events {
-            if case .delivery(let delivery) = event {
-                tracker.received(delivery.deliveryTag)
-                inFlight.enter()
-                // Unstructured: a warm shutdown cancels the loop, not the running handlers.
-                Task {
-                    await self.process(delivery, io: io, tracker: tracker, slots: slots)
+                if inline {
+                    await process(delivery, io: io, tracker: tracker, slots: slots)
                     inFlight.leave()
+                } else {
+                    // Unstructured: a warm shutdown cancels the loop, not the running handlers.
+                    Task {
+                        await self.process(delivery, io: io, tracker: tracker, slots: slots)
+                        inFlight.leave()
+                    }
                 }
             } else if let lost = await handle(event, io: io) {
                 return lost
             }
         }
-        if Task.isCancelled { return nil }
+        if Task.isCancelled || stopping.withLock({ $0 }) { return nil }
         return io.failure ?? AMQPError(.connectionClosed, "the connection ended")
     }
 
