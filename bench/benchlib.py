@@ -188,6 +188,13 @@ def warren_worker(binary, config, log):
     return Worker('warren-demo', [binary, 'run', '--config', config], log)
 
 
+def c_reference_workers(binary, port, queue, count, processes, prefetch, log):
+    """`processes` C reference consumers (bench/c, consume-reply), count/processes tasks each."""
+    shares = [count // processes + (1 if i < count % processes else 0) for i in range(processes)]
+    script = ' & '.join(f'"$0" consume-reply 127.0.0.1 {port} {queue} {n} {prefetch}' for n in shares)
+    return Worker('c reference', ['sh', '-c', script + '; wait', binary], log)
+
+
 def celery_worker(python, broker_url, queue, concurrency, prefetch_multiplier, log):
     """`celery worker` with the prefork pool, the app of bench/celery, consuming `queue`."""
     argv = [python, '-m', 'celery', '--workdir', CELERY_APP_DIR, '-A', 'benchapp', 'worker',

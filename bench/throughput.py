@@ -6,6 +6,8 @@ Usage (python: the venv of scripts/python-env):
                                     --warren BIN [--children 2] [--prefetch 100]
   python bench/throughput.py celery --url URL --port PORT --amqpbench BIN --count N
                                     [--children 2] [--prefetch-multiplier 100]
+  python bench/throughput.py c --url URL --port PORT --amqpbench BIN --count N --c-ref BIN
+                                    [--children 2] [--prefetch 100]
 
 One round: N demo.noop tasks (Celery protocol v2, reply_to set, as every Celery client sends
 them) are prefilled in the worker's own queue, then the worker starts and drains it:
@@ -13,8 +15,11 @@ them) are prefilled in the worker's own queue, then the worker starts and drains
   warren  `warren-demo run`, one queue with --children children and prefetch --prefetch each
   celery  bench/celery's app, `celery worker --pool prefork -c CHILDREN`, task_acks_late,
           --prefetch-multiplier M (the prefetch of the whole worker is M x CHILDREN)
+  c       the C reference (bench/c, `consume-reply`), CHILDREN processes with --prefetch each:
+          take a message, publish its rpc:// reply, ack, nothing else: the ceiling of any worker
+          that answers its tasks, on this broker and machine
 
-Both answer every task in the rpc:// result format on its reply_to queue, then ack it. The
+Each answers every task in the rpc:// result format on its reply_to queue, then ack it. The
 finish of a task is detected the same way for both: its result arrives in the reply queue,
 which this script watches by its depth (a passive queue.declare every 2 ms, nothing consumed,
 so the watcher cannot fall behind). Time runs from the first result seen to the last one:
@@ -67,12 +72,13 @@ def measure(broker, worker, results_queue, count):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('impl', choices=['warren', 'celery'])
+    parser.add_argument('impl', choices=['warren', 'celery', 'c'])
     parser.add_argument('--url', required=True, help='AMQP URL of the bench broker')
     parser.add_argument('--port', type=int, required=True, help="the broker's AMQP port")
     parser.add_argument('--amqpbench', required=True, help="bench/swift's AMQPBench binary")
     parser.add_argument('--count', type=int, required=True)
     parser.add_argument('--warren', help='the warren-demo binary')
+    parser.add_argument('--c-ref', help="bench/c's amqp_bench_ref binary")
     parser.add_argument('--children', type=int, default=2)
     parser.add_argument('--prefetch', type=int, default=100, help="Warren's prefetch per child")
     parser.add_argument('--prefetch-multiplier', type=int, default=100,
@@ -80,6 +86,8 @@ def main():
     opts = parser.parse_args()
     if opts.impl == 'warren' and not opts.warren:
         parser.error('warren needs --warren BIN')
+    if opts.impl == 'c' and not opts.c_ref:
+        parser.error('c needs --c-ref BIN')
 
     benchlib.on_sigterm_raise()
     tag = f'{os.getpid()}'
@@ -98,13 +106,18 @@ def main():
                 os.path.join(tmp, 'warren.yaml'), opts.url, 'bench',
                 [(work_queue, ['demo.noop'], opts.children, opts.prefetch)])
             worker = benchlib.warren_worker(opts.warren, config, log)
+        elif opts.impl == 'c':
+            worker = benchlib.c_reference_workers(opts.c_ref, opts.port, work_queue, opts.count,
+                                                  opts.children, opts.prefetch, log)
         else:
             worker = benchlib.celery_worker(sys.executable, opts.url, work_queue, opts.children,
                                             opts.prefetch_multiplier, log)
         (t0, d0), (t1, d1) = measure(broker, worker, results_queue, opts.count)
-        time.sleep(1.0)  # idle and warm
-        worker.check_alive()
-        memory = benchlib.tree_memory(worker.pid)
+        memory = None
+        if opts.impl != 'c':  # the C reference exits after its share of the tasks
+            time.sleep(1.0)  # idle and warm
+            worker.check_alive()
+            memory = benchlib.tree_memory(worker.pid)
         worker.stop()
         # Every task was answered; one the worker had not acked would be back in the queue
         # now that its connection is closed.

@@ -44,7 +44,8 @@ public final class AMQPConnectionThread: Sendable {
         }
     }
 
-    /// How long acks, nacks and rejects may wait to go out together.
+    /// How long acks, nacks and rejects (and ``publishLater(_:exchange:routingKey:properties:on:)``'s
+    /// messages) may wait to go out together.
     ///
     /// Each settlement frame costs a `sendto` here and work in the broker; a busy consumer
     /// whose handlers finish in order settles a whole run of deliveries with one `multiple`
@@ -69,6 +70,7 @@ public final class AMQPConnectionThread: Sendable {
 
     private struct Inbox {
         var jobs: [Job] = []
+        /// Settlements and unconfirmed publishes, in the order they were asked for.
         var settlements: [Settlement] = []
         var stopping = false
         var failure: AMQPError?
@@ -88,12 +90,24 @@ public final class AMQPConnectionThread: Sendable {
         }
     }
 
-    /// An ack, nack or reject queued by ``ack(_:)``, ``nack(_:requeue:)`` or ``reject(_:requeue:)``.
+    /// An ack, nack or reject queued by ``ack(_:)``, ``nack(_:requeue:)`` or ``reject(_:requeue:)``,
+    /// or a message queued by ``publishLater(_:exchange:routingKey:properties:on:)``.
     private struct Settlement {
-        enum Kind { case ack(multiple: Bool), nack(requeue: Bool), reject(requeue: Bool) }
+        enum Kind {
+            case ack(multiple: Bool), nack(requeue: Bool), reject(requeue: Bool)
+            case publish(Outgoing)
+        }
         var channel: UInt16
         var tag: UInt64
         var kind: Kind
+    }
+
+    /// A message waiting to be published without confirms.
+    private struct Outgoing {
+        var body: [UInt8]
+        var exchange: String
+        var routingKey: String
+        var properties: AMQPBasicProperties
     }
 
     fileprivate typealias Job = @Sendable (LoopContext) -> Void
@@ -190,6 +204,20 @@ public final class AMQPConnectionThread: Sendable {
             return inbox.takeWakeUp()
         }
         if wake { shared.waker.wake() }
+    }
+
+    /// Publishes without confirms, fire-and-forget, in order with the acks, nacks and rejects
+    /// queued here: it waits with them (``AckCoalescing``), so a message and the ack of the
+    /// delivery it answers usually share one pass of the thread, and no pass of their own.
+    ///
+    /// Meant for answers (an RPC reply before the ack of its request): the message goes out
+    /// before any settlement queued after it. A failure is dropped, as with ``submit(_:)``.
+    public func publishLater(
+        _ body: [UInt8], exchange: String = "", routingKey: String,
+        properties: AMQPBasicProperties = AMQPBasicProperties(), on channel: UInt16
+    ) {
+        let message = Outgoing(body: body, exchange: exchange, routingKey: routingKey, properties: properties)
+        settle(Settlement(channel: channel, tag: 0, kind: .publish(message)))
     }
 
     /// Publishes with publisher confirms on `channel` (turned on at first use) and waits for the
@@ -337,8 +365,9 @@ public final class AMQPConnectionThread: Sendable {
         finishAll(shared)
     }
 
-    /// Sends queued acks, nacks and rejects in order, merging each run of `multiple` acks on a
-    /// channel into one frame (the largest tag covers the others).
+    /// Sends queued acks, nacks, rejects and messages in order, merging each run of `multiple`
+    /// acks on a channel into one frame (the largest tag covers the others). Merged acks may go
+    /// out after messages queued after them, never before messages queued before them.
     private static func apply(_ settlements: [Settlement], on connection: AMQPConnection) {
         var merged: [UInt16: UInt64] = [:]  // channel -> largest multiple-ack tag not yet sent
         func flush(_ channel: UInt16) {
@@ -352,12 +381,15 @@ public final class AMQPConnectionThread: Sendable {
             case .ack(let multiple): try? ch.ack(tag, multiple: multiple)
             case .nack(let requeue): try? ch.nack(tag, requeue: requeue)
             case .reject(let requeue): try? ch.reject(tag, requeue: requeue)
+            case .publish(let m):
+                _ = try? ch.publish(m.body, exchange: m.exchange, routingKey: m.routingKey, properties: m.properties)
             }
         }
         for s in settlements {
-            if case .ack(multiple: true) = s.kind {
-                merged[s.channel] = max(merged[s.channel] ?? 0, s.tag)
-            } else {
+            switch s.kind {
+            case .ack(multiple: true): merged[s.channel] = max(merged[s.channel] ?? 0, s.tag)
+            case .publish: send(s.channel, s.tag, s.kind)  // acks waiting to merge may follow it
+            default:
                 flush(s.channel)
                 send(s.channel, s.tag, s.kind)
             }

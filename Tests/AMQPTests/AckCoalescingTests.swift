@@ -82,4 +82,35 @@ struct AckCoalescingTests {
         #expect(try channel.inspectQueue(queue).messageCount == 0)  // acked on close, not requeued
         try channel.deleteQueue(queue)
     }
+
+    @Test("a message published later waits with the acks, then goes out in order, before the acks queued after it")
+    func publishLaterGoesOutWithTheAcks() async throws {
+        let queue = try ConnectionThreadTests.queue(with: 3, "coalesce-publish", autoDelete: false)
+        let replies = try ConnectionThreadTests.queue(with: 0, "coalesce-replies", autoDelete: false)
+        let io = try await consumer(queue, prefetch: 10, .init(batch: 100, delay: .seconds(60)))
+        try await io.perform { connection throws(AMQPError) in _ = try connection.openChannel(2) }
+        _ = try await withTimeout(.seconds(10)) { () async -> Int in
+            var count = 0
+            for await event in io.events {
+                guard case .delivery(let d) = event else { continue }
+                io.publishLater(Array("reply \(String(decoding: d.body, as: UTF8.self))".utf8), routingKey: replies, on: 2)
+                io.ack(d, multiple: true)
+                count += 1
+                if count == 3 { break }
+            }
+            return count
+        }
+        let check = try TestBroker.connect()
+        defer { check.close() }
+        let channel = try check.openChannel()
+        // Three replies and three acks are fewer than a batch, and the delay is a minute: all wait.
+        #expect(try channel.inspectQueue(replies).messageCount == 0)
+        await io.close()  // sends what waits, in order
+        var bodies: [String] = []
+        while let reply = try channel.get(queue: replies, noAck: true) { bodies.append(String(decoding: reply.body, as: UTF8.self)) }
+        #expect(bodies == ["reply 0", "reply 1", "reply 2"])
+        #expect(try channel.inspectQueue(queue).messageCount == 0)  // the acks went too
+        try channel.deleteQueue(queue)
+        try channel.deleteQueue(replies)
+    }
 }

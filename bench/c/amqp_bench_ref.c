@@ -4,6 +4,11 @@
  *
  *   amqp_bench_ref publish HOST PORT QUEUE COUNT SIZE     publish COUNT persistent SIZE-byte messages
  *   amqp_bench_ref consume HOST PORT QUEUE COUNT PREFETCH consume COUNT messages, ack each
+ *   amqp_bench_ref consume-reply HOST PORT QUEUE COUNT PREFETCH
+ *        the same, but first answer each message that has a reply_to, as Celery's rpc:// result
+ *        backend expects (a small JSON result, correlation_id = the task's, transient): the least
+ *        any worker must do per task when its clients set reply_to, and so the ceiling for one
+ *        on this broker
  *
  * Prints one line: "<mode> <count> <seconds> <msgs_per_s> rss_kib_start=<n> rss_kib_end=<n>".
  */
@@ -13,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/time.h>
 
 static void die_on_reply(amqp_rpc_reply_t r, const char *what) {
     if (r.reply_type == AMQP_RESPONSE_NORMAL) return;
@@ -27,6 +33,36 @@ static double now(void) {
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Answers a task like Celery's rpc:// backend: {"task_id", "status", "result", ...} on reply_to. */
+static void reply(amqp_connection_state_t conn, const amqp_envelope_t *envelope) {
+    const amqp_basic_properties_t *in = &envelope->message.properties;
+    if (!(in->_flags & AMQP_BASIC_REPLY_TO_FLAG)) return;
+    char body[512];
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    gmtime_r(&tv.tv_sec, &tm);
+    char date[40];
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+    amqp_bytes_t id = in->_flags & AMQP_BASIC_CORRELATION_ID_FLAG ? in->correlation_id : amqp_empty_bytes;
+    int n = snprintf(body, sizeof body,
+                     "{\"task_id\": \"%.*s\", \"status\": \"SUCCESS\", \"result\": null, \"traceback\": null, "
+                     "\"children\": [], \"date_done\": \"%s.%06ldZ\"}",
+                     (int)id.len, (const char *)id.bytes, date, (long)tv.tv_usec);
+    amqp_basic_properties_t props;
+    props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_CONTENT_ENCODING_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
+                   AMQP_BASIC_CORRELATION_ID_FLAG;
+    props.content_type = amqp_cstring_bytes("application/json");
+    props.content_encoding = amqp_cstring_bytes("utf-8");
+    props.delivery_mode = 1;
+    props.correlation_id = id;
+    amqp_bytes_t message = {(size_t)n, body};
+    if (amqp_basic_publish(conn, 1, amqp_empty_bytes, in->reply_to, 0, 0, &props, message) != AMQP_STATUS_OK) {
+        fprintf(stderr, "amqp_bench_ref: reply failed\n");
+        exit(1);
+    }
+}
+
 static long rss_kib(void) {
     long pages = 0, resident = 0;
     FILE *f = fopen("/proc/self/statm", "r");
@@ -39,7 +75,7 @@ static long rss_kib(void) {
 
 int main(int argc, char **argv) {
     if (argc != 7) {
-        fprintf(stderr, "usage: %s publish|consume HOST PORT QUEUE COUNT SIZE|PREFETCH\n", argv[0]);
+        fprintf(stderr, "usage: %s publish|consume|consume-reply HOST PORT QUEUE COUNT SIZE|PREFETCH\n", argv[0]);
         return 2;
     }
     const char *mode = argv[1], *host = argv[2], *queue = argv[4];
@@ -81,6 +117,7 @@ int main(int argc, char **argv) {
         die_on_reply(amqp_get_rpc_reply(conn), "queue.declare passive");
         free(body);
     } else {
+        int answer = strcmp(mode, "consume-reply") == 0;
         amqp_basic_qos(conn, 1, 0, (uint16_t)param, 0);
         die_on_reply(amqp_get_rpc_reply(conn), "basic.qos");
         amqp_basic_consume(conn, 1, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
@@ -90,6 +127,7 @@ int main(int argc, char **argv) {
             amqp_maybe_release_buffers(conn);
             amqp_rpc_reply_t r = amqp_consume_message(conn, &envelope, NULL, 0);
             die_on_reply(r, "consume");
+            if (answer) reply(conn, &envelope);
             if (amqp_basic_ack(conn, 1, envelope.delivery_tag, 0) != AMQP_STATUS_OK) {
                 fprintf(stderr, "amqp_bench_ref: ack failed\n");
                 return 1;

@@ -306,13 +306,11 @@ extension ChildWorker {
     }
 
     /// Sends a result to the task's `reply_to`, as Celery's rpc:// backend does (not confirmed;
-    /// a reply queue that no longer exists just drops it).
+    /// a reply queue that no longer exists just drops it). It goes out with the acks: before
+    /// the task's own, in the same pass of the connection's thread.
     private func reply(_ reply: TaskReply, to task: TaskMessage, io: AMQPConnectionThread) {
         guard let (routingKey, message) = task.replyMessage(reply) else { return }
-        io.submit { connection throws(AMQPError) in
-            try connection.channel(Self.replyChannel).publish(
-                message.body, exchange: "", routingKey: routingKey, properties: message.properties)
-        }
+        io.publishLater(message.body, routingKey: routingKey, properties: message.properties, on: Self.replyChannel)
     }
 }
 
