@@ -292,6 +292,22 @@ public final class AMQPConnection {
         return readiness
     }
 
+    /// Runs `body` with the socket corked (`TCP_CORK`): the frames it sends leave together when
+    /// it returns, in as few packets as they fit, rather than each publish's frames and each ack
+    /// as a packet of their own. For a burst of sends (a run of acks and replies); a single
+    /// frame gains nothing from it.
+    public func corked(_ body: () -> Void) {
+        let fd = socketDescriptor
+        var on: Int32 = 1, off: Int32 = 0
+        guard fd >= 0, setsockopt(fd, Int32(IPPROTO_TCP), TCP_CORK, &on, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+            return body()
+        }
+        body()
+        // Uncorking pushes what waits. The descriptor is the same unless `body` broke the
+        // connection (then there is nothing to push).
+        if socketDescriptor == fd { _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_CORK, &off, socklen_t(MemoryLayout<Int32>.size)) }
+    }
+
     /// Puts an event back at the front, so the next ``nextEvent(timeout:)`` returns it.
     func pushBack(_ events: [AMQPEvent]) {
         pending.prepend(events)

@@ -310,7 +310,14 @@ public final class AMQPConnectionThread: Sendable {
                 }
                 return (due ? inbox.settlements : [], inbox.jobs, inbox.stopping)
             }
-            Self.apply(settlements, on: connection)
+            if settlements.count > 1 {
+                // Several frames to send (acks with the replies they follow, most often): one
+                // push at the end, not one per frame; the broker reads them in one go, too.
+                // Not jobs: one may wait for the broker's answer to what it sent.
+                connection.corked { Self.apply(settlements, on: connection) }
+            } else {
+                Self.apply(settlements, on: connection)
+            }
             for job in jobs { job(context) }
             if stopping { break }
             do throws(AMQPError) {
