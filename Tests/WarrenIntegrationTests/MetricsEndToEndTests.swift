@@ -34,6 +34,9 @@ struct MetricsEndToEndTests {
         #expect(samples.sum("warren_tasks_total", ["task": "demo.flaky", "outcome": "retried"]) == 1)
         #expect(samples.sum("warren_retries_total", ["task": "demo.flaky"]) == 1)
         #expect(samples.sum("warren_tasks_total", ["task": "demo.fail", "outcome": "failed"]) == 1)
+        // Handlers started: 3 adds and 2 flaky attempts on `latency` or `default`, 2 sleeps on `slow`, 1 fail.
+        #expect(samples.sum("warren_tasks_started_total", ["queue": slow]) == 2)
+        #expect(samples.sum("warren_tasks_started_total") == 8)
         #expect(samples.sum("warren_dead_letters_total", ["reason": "failed"]) == 1)
         #expect(samples.sum("warren_task_duration_seconds_sum", ["task": "demo.sleep"]) >= 2)
         // The second sleep waited for the first: its lag alone is close to a second.

@@ -22,6 +22,8 @@ struct SupervisorTests {
         async let result = publisher.call(task, timeout: .seconds(60))
         try await worker.waitForLog(task.id, "task started", timeout: .seconds(10))
         let victim = try #require(worker.childPID(logging: task.id, "task started"))
+        // What `top`, `ps -o comm` and `pkill` see: the binary's name, not `exe` (from /proc/self/exe).
+        #expect(try String(contentsOfFile: "/proc/\(victim)/comm", encoding: .utf8) == "warren-demo\n")
         kill(victim, SIGKILL)
         #expect(try await result.doubleValue == 2)
         try await worker.waitForLog("child died; restarting", "signal 9", timeout: .seconds(10))

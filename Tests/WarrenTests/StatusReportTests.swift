@@ -14,14 +14,17 @@ struct StatusReportTests {
         for metrics in [before, after] {
             for _ in 0..<10 { metrics.taskFinished(queue: "fast", TaskSummary(id: "x", name: "t", outcome: .succeeded, duration: 0, lag: 2)) }
         }
-        // In the interval: 20 more tasks, each with 3 ms of lag.
-        for _ in 0..<20 { after.taskFinished(queue: "fast", TaskSummary(id: "y", name: "t", outcome: .succeeded, duration: 0, lag: 0.003)) }
+        // In the interval: 24 tasks started, 20 ended (each with 3 ms of lag), 2 of them requeued.
+        for _ in 0..<24 { after.taskStarted(queue: "fast") }
+        for _ in 0..<18 { after.taskFinished(queue: "fast", TaskSummary(id: "y", name: "t", outcome: .succeeded, duration: 0, lag: 0.003)) }
+        for _ in 0..<2 { after.taskFinished(queue: "fast", TaskSummary(id: "z", name: "t", outcome: .requeued, duration: 0, lag: 0.003)) }
         after.children(queue: "fast", alive: 2, ready: 1)
         let report = StatusReport.make(
             configuration: configuration, time: Date(), counts: ["fast": QueueCounts(messages: 4, consumers: 1)], waiting: 2,
             samples: Self.samples(after), previous: Self.samples(before), interval: 2)
         let fast = report.queues[0]
-        #expect(fast.tasksPerSecond == 10)
+        #expect(fast.deliveredPerSecond == 12)
+        #expect(fast.ackedPerSecond == 9)  // the requeued ones went back unacknowledged
         #expect(fast.tasksTotal == 30)
         #expect(fast.lagP99Seconds.map { $0 > 0.002 && $0 <= 0.005 } == true)  // not the old 2 s lags
         #expect(fast.messages == 4 && fast.consumers == 1 && fast.children == 2 && fast.childrenReady == 1)

@@ -11,6 +11,7 @@ import Synchronization
 ///
 /// | metric | labels |
 /// |---|---|
+/// | `warren_tasks_started_total` | queue |
 /// | `warren_tasks_total` | queue, task, outcome (`succeeded`, `retried`, `failed`, `requeued`) |
 /// | `warren_task_duration_seconds` (histogram) | queue, task |
 /// | `warren_queue_lag_seconds` (histogram) | queue |
@@ -56,6 +57,11 @@ public final class WarrenMetrics: Sendable {
     public func exposition() -> [UInt8] { registry.emitToBuffer() }
 
     // MARK: - What children did
+
+    /// A child of `queue` took a delivery up: its handler starts now.
+    func taskStarted(queue: String) {
+        counter("warren_tasks_started_total", ["queue": queue]).increment()
+    }
 
     /// A task whose handler ran in a child of `queue` ended.
     func taskFinished(queue: String, _ task: TaskSummary) {

@@ -3,11 +3,11 @@ import Foundation
 extension StatusReport {
     /// The report as a readable table, with a line on what could not be read.
     public var table: [String] {
-        let header = ["queue", "messages", "consumers", "children", "tasks/s", "done", "retries", "dead", "lag p50", "lag p99"]
+        let header = ["queue", "messages", "consumers", "children", "deliver/s", "ack/s", "done", "retries", "dead", "lag p50", "lag p99"]
         let rows = queues.map { q -> [String] in
             [
                 q.name, Self.count(q.messages), Self.count(q.consumers),
-                q.children.map { "\(q.childrenReady ?? 0)/\($0)" } ?? "-", q.tasksPerSecond.map { String(format: "%.1f", $0) } ?? "-",
+                q.children.map { "\(q.childrenReady ?? 0)/\($0)" } ?? "-", Self.rate(q.deliveredPerSecond), Self.rate(q.ackedPerSecond),
                 Self.count(q.tasksTotal), Self.count(q.retriesTotal), Self.count(q.deadLettersTotal), Self.seconds(q.lagP50Seconds),
                 Self.seconds(q.lagP99Seconds),
             ]
@@ -43,6 +43,8 @@ extension StatusReport {
     }
 
     private static func count(_ n: Int?) -> String { n.map(String.init) ?? "-" }
+
+    private static func rate(_ r: Double?) -> String { r.map { String(format: "%.1f", $0) } ?? "-" }
 
     private static func seconds(_ s: Double?) -> String {
         guard let s else { return "-" }

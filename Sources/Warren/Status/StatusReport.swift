@@ -16,8 +16,11 @@ public struct StatusReport: Codable, Sendable, Equatable {
         /// Child processes the supervisor runs for it, and how many hold a live consumer.
         public var children: Int?
         public var childrenReady: Int?
-        /// Tasks finished per second (any outcome, so acked), over the last interval.
-        public var tasksPerSecond: Double?
+        /// Deliveries taken up per second (handlers started), over the last interval.
+        public var deliveredPerSecond: Double?
+        /// Deliveries acknowledged per second (tasks that ended in any way but `requeued`:
+        /// succeeded, retried or dead-lettered), over the last interval.
+        public var ackedPerSecond: Double?
         /// Tasks finished since the supervisor started, and how many succeeded.
         public var tasksTotal: Int?
         public var succeededTotal: Int?
@@ -71,7 +74,12 @@ extension StatusReport {
             q.deadLettersTotal = Int(samples.sum("warren_dead_letters_total", labels))
             let lag = "warren_queue_lag_seconds"
             if let previous, let interval, interval > 0 {
-                q.tasksPerSecond = max(0, total - previous.sum("warren_tasks_total", labels)) / interval
+                func rate(_ name: String, _ labels: [String: String]) -> Double {
+                    max(0, samples.sum(name, labels) - previous.sum(name, labels)) / interval
+                }
+                q.deliveredPerSecond = rate("warren_tasks_started_total", labels)
+                q.ackedPerSecond = max(0, rate("warren_tasks_total", labels)
+                    - rate("warren_tasks_total", ["queue": queue.name, "outcome": TaskOutcome.requeued.rawValue]))
                 let recent = samples.histogramDelta(lag, labels, since: previous)
                 if let p50 = MetricSamples.quantile(0.5, cumulative: recent) {
                     q.lagP50Seconds = p50

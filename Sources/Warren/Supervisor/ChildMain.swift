@@ -8,12 +8,25 @@ enum ChildMain {
     /// The environment variable through which a child learns its supervisor's pid.
     static let supervisorPIDVariable = "WARREN_SUPERVISOR_PID"
 
+    /// Names the process after its binary, as its supervisor is named. The kernel names a
+    /// process after the file it executed, and children execute `/proc/self/exe`: `top`,
+    /// `ps -o comm` and `pkill warren-demo` would see them as `exe`.
+    private static func nameProcess() {
+        guard let path = CommandLine.arguments.first, let name = path.split(separator: "/").last else { return }
+        let fd = open("/proc/self/comm", O_WRONLY)  // the main thread's name: the process's
+        guard fd >= 0 else { return }
+        let bytes = Array(name.utf8.prefix(15))  // the kernel keeps 15
+        bytes.withUnsafeBytes { _ = write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+    }
+
     /// Runs one child until a warm shutdown (exit 0), a recycle (exit 0 after reporting it) or a
     /// failure (exit 1). A lost broker connection is no failure: the child reconnects by itself
     /// and reports `disconnected`, then `ready` again.
     static func run(configuration: WarrenConfiguration, queueName: String, slot: Int, registry: TaskRegistry, logger: Logger) async
         -> Int32
     {
+        nameProcess()
         // Die with the supervisor, even if it is SIGKILLed; then check it did not die already.
         _ = cws_set_parent_death_signal(SIGTERM)
         if let expected = getenv(supervisorPIDVariable).flatMap({ Int32(String(cString: $0)) }), getppid() != expected {

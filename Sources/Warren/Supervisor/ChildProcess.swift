@@ -32,7 +32,7 @@ final class ChildProcess: Sendable {
     private let exit = OnceValue<Exit>()
 
     /// Spawns `executable` with `argv0` and `arguments` as its argv, and `environment`.
-    /// `taskReports` gets the `finished` and `deadLettered` reports, on the thread that reads
+    /// `taskReports` gets the `started`, `finished` and `deadLettered` reports, on the thread that reads
     /// the child's pipe.
     /// - Throws: ``WorkerError`` when the process cannot be started.
     init(
@@ -72,7 +72,9 @@ final class ChildProcess: Sendable {
         detachThread(name: "warren-reports") {
             LineReader.readLines(from: statusRead, pace: Self.readPace) { line in
                 switch ChildReport(line: Substring(String(decoding: line, as: UTF8.self))) {
-                case .started(let id, let deadline)?: tracker.state.withLock { $0.running[id] = deadline }
+                case .started(let id, let deadline)?:
+                    tracker.state.withLock { $0.running[id] = deadline }
+                    taskReports(.started(id: id, hardDeadline: deadline))
                 case .finished(let summary)?:
                     tracker.state.withLock {
                         $0.running[summary.id] = nil

@@ -162,6 +162,7 @@ final class Supervisor {
                 environment: childEnvironment
             ) { report in
                 switch report {
+                case .started: metrics.taskStarted(queue: queue)
                 case .finished(let task): metrics.taskFinished(queue: queue, task)
                 case .deadLettered(let reason): metrics.deadLettered(queue: queue, reason: reason)
                 default: break
