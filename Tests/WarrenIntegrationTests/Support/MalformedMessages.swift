@@ -73,7 +73,8 @@ struct MalformedMessages {
         }),
         ("a body over max_message_size", { m, rng in
             let size = m.maxMessageSize + Int.random(in: 1...4 * m.maxMessageSize, using: &rng)
-            let padding = [UInt8](repeating: UInt8(ascii: "x"), count: size - 16)
+            // `[["` + padding + `"], {}, {}]` is exactly `size` bytes: always over the limit.
+            let padding = [UInt8](repeating: UInt8(ascii: "x"), count: size - 14)
             return m.raw(Array(#"[[""#.utf8) + padding + Array(#""], {}, {}]"#.utf8), celery(["task": "demo.echo"]))
         }),
         ("JSON nested past the limit", { m, rng in
