@@ -94,11 +94,10 @@ public final class AMQPConnectionThread: Sendable {
     /// or a message queued by ``publishLater(_:exchange:routingKey:properties:on:)``.
     private struct Settlement {
         enum Kind {
-            case ack(multiple: Bool), nack(requeue: Bool), reject(requeue: Bool)
+            case ack(tag: UInt64, multiple: Bool), nack(tag: UInt64, requeue: Bool), reject(tag: UInt64, requeue: Bool)
             case publish(Outgoing)
         }
         var channel: UInt16
-        var tag: UInt64
         var kind: Kind
     }
 
@@ -180,18 +179,18 @@ public final class AMQPConnectionThread: Sendable {
     ///   consecutive such acks queued together are then sent as one frame, which spares the
     ///   broker most of its ack work.
     public func ack(_ delivery: AMQPDelivery, multiple: Bool = false) {
-        settle(Settlement(channel: delivery.channel, tag: delivery.deliveryTag, kind: .ack(multiple: multiple)))
+        settle(Settlement(channel: delivery.channel, kind: .ack(tag: delivery.deliveryTag, multiple: multiple)))
     }
 
     /// Refuses a delivery (`basic.nack`), fire-and-forget like ``ack(_:)``: back to its queue with
     /// `requeue`, else dead-lettered.
     public func nack(_ delivery: AMQPDelivery, requeue: Bool) {
-        settle(Settlement(channel: delivery.channel, tag: delivery.deliveryTag, kind: .nack(requeue: requeue)))
+        settle(Settlement(channel: delivery.channel, kind: .nack(tag: delivery.deliveryTag, requeue: requeue)))
     }
 
     /// Refuses a delivery (`basic.reject`), fire-and-forget like ``ack(_:)``.
     public func reject(_ delivery: AMQPDelivery, requeue: Bool) {
-        settle(Settlement(channel: delivery.channel, tag: delivery.deliveryTag, kind: .reject(requeue: requeue)))
+        settle(Settlement(channel: delivery.channel, kind: .reject(tag: delivery.deliveryTag, requeue: requeue)))
     }
 
     private func settle(_ settlement: Settlement) {
@@ -217,7 +216,7 @@ public final class AMQPConnectionThread: Sendable {
         properties: AMQPBasicProperties = AMQPBasicProperties(), on channel: UInt16
     ) {
         let message = Outgoing(body: body, exchange: exchange, routingKey: routingKey, properties: properties)
-        settle(Settlement(channel: channel, tag: 0, kind: .publish(message)))
+        settle(Settlement(channel: channel, kind: .publish(message)))
     }
 
     /// Publishes with publisher confirms on `channel` (turned on at first use) and waits for the
@@ -310,14 +309,10 @@ public final class AMQPConnectionThread: Sendable {
                 }
                 return (due ? inbox.settlements : [], inbox.jobs, inbox.stopping)
             }
-            if settlements.count > 1 {
-                // Several frames to send (acks with the replies they follow, most often): one
-                // push at the end, not one per frame; the broker reads them in one go, too.
-                // Not jobs: one may wait for the broker's answer to what it sent.
-                connection.corked { Self.apply(settlements, on: connection) }
-            } else {
-                Self.apply(settlements, on: connection)
-            }
+            // Several frames to send (acks with the replies they follow, most often): one push
+            // at the end, not one per frame. Not jobs: one may wait for the broker's answer.
+            let send = { Self.apply(settlements, on: connection) }
+            if settlements.count > 1 { connection.corked(send) } else { send() }
             for job in jobs { job(context) }
             if stopping { break }
             do throws(AMQPError) {
@@ -378,27 +373,27 @@ public final class AMQPConnectionThread: Sendable {
     private static func apply(_ settlements: [Settlement], on connection: AMQPConnection) {
         var merged: [UInt16: UInt64] = [:]  // channel -> largest multiple-ack tag not yet sent
         func flush(_ channel: UInt16) {
-            if let tag = merged.removeValue(forKey: channel) { send(channel, tag, .ack(multiple: true)) }
+            if let tag = merged.removeValue(forKey: channel) { send(channel, .ack(tag: tag, multiple: true)) }
         }
-        func send(_ channel: UInt16, _ tag: UInt64, _ kind: Settlement.Kind) {
+        func send(_ channel: UInt16, _ kind: Settlement.Kind) {
             // Errors need no handling here: a dead connection is noticed by the loop right after,
             // and a closed channel has already been reported as an event.
             guard let ch = try? connection.channel(channel) else { return }
             switch kind {
-            case .ack(let multiple): try? ch.ack(tag, multiple: multiple)
-            case .nack(let requeue): try? ch.nack(tag, requeue: requeue)
-            case .reject(let requeue): try? ch.reject(tag, requeue: requeue)
+            case .ack(let tag, let multiple): try? ch.ack(tag, multiple: multiple)
+            case .nack(let tag, let requeue): try? ch.nack(tag, requeue: requeue)
+            case .reject(let tag, let requeue): try? ch.reject(tag, requeue: requeue)
             case .publish(let m):
                 _ = try? ch.publish(m.body, exchange: m.exchange, routingKey: m.routingKey, properties: m.properties)
             }
         }
         for s in settlements {
             switch s.kind {
-            case .ack(multiple: true): merged[s.channel] = max(merged[s.channel] ?? 0, s.tag)
-            case .publish: send(s.channel, s.tag, s.kind)  // acks waiting to merge may follow it
+            case .ack(let tag, multiple: true): merged[s.channel] = max(merged[s.channel] ?? 0, tag)
+            case .publish: send(s.channel, s.kind)  // acks waiting to merge may follow it
             default:
                 flush(s.channel)
-                send(s.channel, s.tag, s.kind)
+                send(s.channel, s.kind)
             }
         }
         for channel in Array(merged.keys) { flush(channel) }

@@ -71,19 +71,19 @@ final class ChildProcess: Sendable {
         tasksBox = tracker
         detachThread(name: "warren-reports") {
             LineReader.readLines(from: statusRead, pace: Self.readPace) { line in
-                switch ChildReport(line: Substring(String(decoding: line, as: UTF8.self))) {
-                case .started(let id, let deadline)?:
+                guard let report = ChildReport(line: Substring(String(decoding: line, as: UTF8.self))) else { return }
+                switch report {
+                case .started(let id, let deadline):
                     tracker.state.withLock { $0.running[id] = deadline }
-                    taskReports(.started(id: id, hardDeadline: deadline))
-                case .finished(let summary)?:
+                    taskReports(report)
+                case .finished(let summary):
                     tracker.state.withLock {
                         $0.running[summary.id] = nil
                         $0.finished += 1
                     }
-                    taskReports(.finished(summary))
-                case let report? where report.isPerTask: taskReports(report)
-                case let report?: sink.yield(report)
-                case nil: break
+                    taskReports(report)
+                case _ where report.isPerTask: taskReports(report)
+                default: sink.yield(report)
                 }
             }
             close(statusRead)
