@@ -17,6 +17,10 @@ pid_t cws_spawn(const char *path, char *const argv[], char *const envp[], int st
 
 /// Asks the kernel to send `signal` to this process when its parent dies (prctl
 /// PR_SET_PDEATHSIG). Returns 0, or -1 with errno set.
+///
+/// The setting belongs to the calling *thread*, not the process: the kernel looks at each
+/// thread of the child when the parent exits, and a thread that has exited takes its setting
+/// with it. Call it from a thread that lives as long as the process (see `Lifeline`).
 int cws_set_parent_death_signal(int signal);
 
 /// Names the calling thread (prctl PR_SET_NAME; at most 15 bytes are kept), as `ps -L` and

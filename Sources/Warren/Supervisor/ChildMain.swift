@@ -27,12 +27,6 @@ enum ChildMain {
         -> Int32
     {
         nameProcess()
-        // Die with the supervisor, even if it is SIGKILLed; then check it did not die already.
-        _ = cws_set_parent_death_signal(SIGTERM)
-        if let expected = getenv(supervisorPIDVariable).flatMap({ Int32(String(cString: $0)) }), getppid() != expected {
-            logger.error("the supervisor is gone; not starting")
-            return 1
-        }
         guard let queue = configuration.queue(named: queueName) else {
             logger.error("no such queue in the config", metadata: ["queue": "\(queueName)"])
             return 1
@@ -47,7 +41,24 @@ enum ChildMain {
         let reports = ReportWriter(descriptor: 3)
         defer { reports.flush() }  // the last tasks' reports, before the process exits
         let deaths = DeathsQueries(reports: reports)
-        deaths.listen(on: STDIN_FILENO)
+        let stop = ChildStopper(shutdownTimeout: configuration.shutdownTimeout, reports: reports, deaths: deaths, logger: logger)
+        // Hear of stop signals before anything can send one; the parent-death signal too.
+        let signals = ShutdownSignals()
+        let deathSignals = ShutdownSignals([Lifeline.deathSignal])
+        if let supervisor = getenv(supervisorPIDVariable).flatMap({ pid_t(String(cString: $0)) }) {
+            let alive = Lifeline.hold(
+                supervisor: supervisor, control: STDIN_FILENO, notice: { deaths.take($0) },
+                lost: { stop.handle(.supervisorGone, cause: "its pipe ended") })
+            guard alive else {
+                logger.error("the supervisor is gone; not starting")
+                return 1
+            }
+            Task {
+                while await deathSignals.first() != nil {
+                    if Lifeline.supervisorIsGone(supervisor) { stop.handle(.supervisorGone, cause: "the parent-death signal") }
+                }
+            }
+        }
         let hooks = ChildHooks(
             taskStarted: { task, deadline in
                 reports.send(.started(id: task.id, hardDeadline: deadline?.timeIntervalSince1970))
@@ -59,14 +70,9 @@ enum ChildMain {
         let child = ChildWorker(queue: queue, configuration: configuration, registry: registry, slot: slot, logger: logger, hooks: hooks)
 
         let work = Task { try await child.run(onReady: { reports.send(.ready) }, onDisconnected: { reports.send(.disconnected) }) }
-        let signals = ShutdownSignals()
+        stop.attach(work)
         Task {
-            await signals.first()
-            work.cancel()  // warm: stop taking tasks, finish the running ones
-            await signals.first()
-            logger.warning("second signal: stopping now; unacknowledged tasks go back to their queues")
-            reports.flush()
-            exit(1)  // the connection closes with the process: the broker requeues what was not acked
+            while await signals.first() != nil { stop.handle(.stopSignal, cause: "a stop signal") }
         }
         do {
             try await work.value
@@ -139,10 +145,11 @@ final class ReportWriter: Sendable {
     }
 }
 
-/// Asks the supervisor how often a redelivered task killed children, and waits for its word.
+/// Asks the supervisor how often a redelivered task killed children, and waits for its word
+/// (which the ``Lifeline`` reads from the child's standard input).
 final class DeathsQueries: Sendable {
     private let reports: ReportWriter
-    private let waiting = Mutex<[String: [CheckedContinuation<TaskDeaths?, Never>]]>([:])
+    private let waiting = Mutex<(byID: [String: [CheckedContinuation<TaskDeaths?, Never>]], abandoned: Bool)>(([:], false))
     /// The supervisor answers at once; this only bounds a wait on a supervisor that is gone.
     private let patience = Duration.seconds(10)
 
@@ -158,24 +165,32 @@ final class DeathsQueries: Sendable {
         }
         defer { timeout.cancel() }
         return await withCheckedContinuation { continuation in
-            waiting.withLock { $0[id, default: []].append(continuation) }
-            reports.send(.deathsQuery(id: id))
+            let asked = waiting.withLock { w -> Bool in
+                guard !w.abandoned else { return false }
+                w.byID[id, default: []].append(continuation)
+                return true
+            }
+            if asked { reports.send(.deathsQuery(id: id)) } else { continuation.resume(returning: nil) }
         }
     }
 
     private func answer(_ id: String, _ deaths: TaskDeaths?) {
-        let continuations = waiting.withLock { $0.removeValue(forKey: id) } ?? []
+        let continuations = waiting.withLock { $0.byID.removeValue(forKey: id) } ?? []
         continuations.forEach { $0.resume(returning: deaths) }
     }
 
-    /// Reads the answers from `descriptor` (the child's standard input) on a thread of its own.
-    func listen(on descriptor: Int32) {
-        detachThread(name: "warren-notices") { [self] in
-            LineReader.readLines(from: descriptor) { line in
-                if let notice = SupervisorNotice(line: Substring(String(decoding: line, as: UTF8.self))) {
-                    answer(notice.id, notice.deaths)
-                }
-            }
+    /// Takes one line of the supervisor's (an answer).
+    func take(_ line: Substring) {
+        if let notice = SupervisorNotice(line: line) { answer(notice.id, notice.deaths) }
+    }
+
+    /// The supervisor is gone: every question waiting, and every later one, gets "none known".
+    func abandon() {
+        let all = waiting.withLock { w -> [CheckedContinuation<TaskDeaths?, Never>] in
+            w.abandoned = true
+            defer { w.byID.removeAll() }
+            return w.byID.values.flatMap { $0 }
         }
+        all.forEach { $0.resume(returning: nil) }
     }
 }

@@ -92,6 +92,11 @@ public final class ChildWorker: Sendable {
         var nextURL = slot - 1  // children spread over a cluster's nodes
         var failures = 0
         while let (io, index) = await connect(startingAt: nextURL, failures: &failures) {
+            // Stopped while the connect completed: a child that began to stop never consumes again.
+            guard !Task.isCancelled else {
+                await io.close()
+                break
+            }
             let began = ContinuousClock.now
             do {
                 try await startConsuming(on: io)

@@ -65,6 +65,15 @@ struct BrokerIO {
         }
     }
 
+    /// How many consumers a queue has now.
+    func consumerCount(_ queue: String) async throws -> UInt32 {
+        try await io.perform { connection throws(AMQPError) in
+            let channel = try connection.openChannel()
+            defer { try? channel.close() }
+            return try channel.inspectQueue(queue).consumerCount
+        }
+    }
+
     /// Declares the topology of `configuration` for these task names.
     func declare(_ configuration: WarrenConfiguration, tasks: [String]) async throws {
         let topology = Topology(configuration: configuration, taskNames: tasks)
