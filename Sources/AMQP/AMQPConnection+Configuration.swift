@@ -180,16 +180,18 @@ extension AMQPConnection {
         }
 
         /// Masks the password of any AMQP URL (`amqp://user:****@host/...`), leaving the rest as it is.
-        /// Text that is not a URL with a password is returned unchanged.
+        /// The one masker: every other place that prints a URL calls it.
+        ///
+        /// It works on text that is not a valid URL too, so that a refused URL can be shown in an
+        /// error: without `://` (`user:pw@host`, `//user:pw@host`, `amqp:user:pw@host`), what lies
+        /// between the first `:` and the last `@` is masked. When it cannot tell where the password
+        /// ends (an `@` in the vhost, an unescaped `/`), it masks more rather than less. Text with no
+        /// `:` before an `@` is returned unchanged.
         public static func redact(_ url: String) -> String {
-            guard let schemeEnd = url.firstRange(of: "://") else { return url }
-            let afterScheme = url[schemeEnd.upperBound...]
-            let authorityEnd = afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? afterScheme.endIndex
-            let authority = afterScheme[..<authorityEnd]
-            guard let at = authority.lastIndex(of: "@"),
-                let colon = authority[..<at].firstIndex(of: ":")
-            else { return url }
-            return String(url[..<authority.index(after: colon)]) + "****" + String(url[at...])
+            let start = url.firstRange(of: "://")?.upperBound ?? url.startIndex
+            let rest = url[start...]
+            guard let at = rest.lastIndex(of: "@"), let colon = rest[..<at].firstIndex(of: ":") else { return url }
+            return String(url[...colon]) + "****" + String(url[at...])
         }
     }
 }

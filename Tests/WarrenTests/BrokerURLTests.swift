@@ -63,6 +63,12 @@ struct BrokerURLTests {
             ("amqp://u:pw@h:99999", "amqp://u:****@h:99999"),
             ("amqp://u:pa/ss?x#y@h/vh", "amqp://u:****@h/vh"),
             ("not a url", "not a url"),
+            // Not URLs, but what an operator may put in WARREN_BROKER_URL by mistake: still masked.
+            ("sec:SecretPW@127.0.0.1", "sec:****@127.0.0.1"),
+            ("//user:pw@host/", "//user:****@host/"),
+            ("amqp:/user:pw@host", "amqp:****@host"),
+            ("amqp:user:pw@host", "amqp:****@host"),
+            ("amqp://h/v\nuser:pw@host", "amqp://h/v\nuser:****@host"),
         ])
     func masks(url: String, masked: String) {
         #expect(BrokerURL.maskingPassword(in: url) == masked)

@@ -1,3 +1,5 @@
+import AMQP
+
 /// One broker address: an `amqp://` or `amqps://` URL, checked and taken apart.
 ///
 /// The form is RabbitMQ's: `amqp[s]://[user[:password]@]host[:port][/vhost]`. User, password and
@@ -48,12 +50,7 @@ public struct BrokerURL: Sendable, Hashable, CustomStringConvertible {
     /// - Parameter url: Any text that may be a URL.
     /// - Returns: `url` without its password; unchanged when it has none.
     public static func maskingPassword(in url: String) -> String {
-        guard let schemeEnd = url.range(of: "://") else { return url }
-        let rest = url[schemeEnd.upperBound...]
-        guard let at = rest.lastIndex(of: "@") else { return url }
-        let userInfo = rest[..<at]
-        guard let colon = userInfo.firstIndex(of: ":") else { return url }
-        return String(url[..<colon]) + ":****" + String(rest[at...])
+        AMQPConnection.Configuration.redact(url)
     }
 
     /// Reads `string`; a failure says what is wrong with it.
