@@ -1,5 +1,7 @@
+import Foundation
 import Glibc
 import Logging
+import NIOCore
 import Synchronization
 import Testing
 
@@ -52,12 +54,50 @@ struct MetricsServerTests {
         #expect(error?.description.contains("did not answer within") == true)
     }
 
+    @Test("a client trickling header bytes is cut off at the request timeout, however active it is")
+    func slowClientCutOff() async throws {
+        let (server, listen, _) = try await Self.serve(WarrenMetrics(), requestTimeout: .milliseconds(500))
+        defer { server.stop() }
+        let client = try RawClient(listen)
+        defer { client.close() }
+        let began = ContinuousClock.now
+        // A header line every 100 ms: never idle, never done.
+        let closed = await onThread {
+            client.send("GET /metrics HTTP/1.1\r\nHost: x\r\n")
+            for n in 0..<50 {
+                if client.closedByPeer(within: .milliseconds(100)) { return true }
+                client.send("X-Slow-\(n): 1\r\n")
+            }
+            return false
+        }
+        #expect(closed)
+        let took = ContinuousClock.now - began
+        #expect(took >= .milliseconds(400) && took < .seconds(3), "closed after \(took)")
+    }
+
+    @Test("at most maxConnections are open: one more is closed at once; scrapes work again once the slow ones are cut")
+    func connectionCap() async throws {
+        let (server, listen, _) = try await Self.serve(WarrenMetrics(), maxConnections: 4, requestTimeout: .seconds(1))
+        defer { server.stop() }
+        let holders = try (0..<4).map { _ in try RawClient(listen) }
+        defer { holders.forEach { $0.close() } }
+        for holder in holders { holder.send("GET /metr") }  // half a request each
+        let extra = try RawClient(listen)
+        defer { extra.close() }
+        #expect(await onThread { extra.closedByPeer(within: .milliseconds(500)) }, "a fifth connection was kept open")
+        // The holders are cut at their deadline; then the port serves again.
+        #expect(await onThread { holders.allSatisfy { $0.closedByPeer(within: .seconds(3)) } })
+        _ = try await MetricSamples.scrape(listen)
+    }
+
     /// A started server on `listen` (default: a free loopback port), and what it logged.
     private static func serve(
-        _ metrics: WarrenMetrics, on listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 0), expectServing: Bool = true
+        _ metrics: WarrenMetrics, on listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 0), expectServing: Bool = true,
+        maxConnections: Int = 32, requestTimeout: TimeAmount = .seconds(10)
     ) async throws -> (MetricsServer, ListenAddress, CapturedLogs) {
         let logs = CapturedLogs()
-        let server = MetricsServer(metrics: metrics, logger: Logger(label: "test") { _ in logs })
+        let server = MetricsServer(
+            metrics: metrics, logger: Logger(label: "test") { _ in logs }, maxConnections: maxConnections, requestTimeout: requestTimeout)
         await server.start(listen: listen)
         guard expectServing else { return (server, listen, logs) }
         let port = try #require(server.localPort)
@@ -110,6 +150,57 @@ struct SilentListener {
             throw WorkerError("bind/listen failed")
         }
         return (SilentListener(descriptor: fd), ListenAddress(host: "127.0.0.1", port: Int(UInt16(bigEndian: address.sin_port))))
+    }
+
+    func close() { Glibc.close(descriptor) }
+}
+
+/// Runs blocking socket calls on a thread of their own, off the cooperative pool.
+func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(returning: body()) }
+    }
+}
+
+/// A blocking loopback TCP client that sends what it is told and notices the peer closing.
+struct RawClient: Sendable {
+    let descriptor: Int32
+
+    init(_ listen: ListenAddress) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw WorkerError("socket failed") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(listen.port).bigEndian
+        let rc = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else {
+            Glibc.close(fd)
+            throw WorkerError("connect failed: \(errno)")
+        }
+        descriptor = fd
+    }
+
+    func send(_ text: String) {
+        _ = text.utf8CString.withUnsafeBufferPointer { Glibc.send(descriptor, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// Whether the peer closed the connection (end of file or reset) within `limit`; what it
+    /// sent before that is read and dropped.
+    func closedByPeer(within limit: Duration) -> Bool {
+        let deadline = ContinuousClock.now + limit
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while ContinuousClock.now < deadline {
+            let left = deadline - ContinuousClock.now
+            var p = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&p, 1, Int32(max(1, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)))
+            if ready <= 0 { continue }
+            let n = recv(descriptor, &buffer, buffer.count, 0)
+            if n <= 0 { return true }
+        }
+        return false
     }
 
     func close() { Glibc.close(descriptor) }

@@ -6,17 +6,34 @@ import NIOHTTP1
 /// 405 for other methods. `HEAD` is answered like `GET`, without the body.
 ///
 /// Parsing, pipelining and keep-alive are NIOHTTP1's (`configureHTTPServerPipeline`); this
-/// handler only sees whole request heads and writes whole responses.
+/// handler only sees whole request heads and writes whole responses. It closes a connection
+/// that has not sent a whole request within `requestTimeout` of connecting or of its previous
+/// answer: a client trickling a header byte every few seconds (slowloris) or idling on
+/// keep-alive holds a descriptor only that long.
 final class MetricsHTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let metrics: WarrenMetrics
+    private let requestTimeout: TimeAmount
     /// The request being read: answered at its end (its body, if any, is ignored).
     private var request: HTTPRequestHead?
+    /// Closes the connection unless a whole request arrives first.
+    private var deadline: Scheduled<Void>?
 
-    init(metrics: WarrenMetrics) {
+    init(metrics: WarrenMetrics, requestTimeout: TimeAmount = .seconds(10)) {
         self.metrics = metrics
+        self.requestTimeout = requestTimeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { armDeadline(context) }
+
+    func handlerRemoved(context: ChannelHandlerContext) { deadline?.cancel() }
+
+    private func armDeadline(_ context: ChannelHandlerContext) {
+        deadline?.cancel()
+        let channel = context.channel
+        deadline = context.eventLoop.scheduleTask(in: requestTimeout) { channel.close(promise: nil) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -28,7 +45,9 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
         case .end:
             guard let head = request else { return }
             request = nil
+            deadline?.cancel()
             respond(to: head, context: context)
+            armDeadline(context)  // for the next request on a kept-alive connection
         }
     }
 

@@ -113,10 +113,17 @@ final class DemoWorker: Sendable {
     let logs = LogLines()
 
     /// Starts the worker with `config` and waits until every child consumes.
-    init(config path: String, environment: [String: String] = [:]) async throws {
+    /// - Parameter fileLimit: The supervisor's descriptor limit (`ulimit -n`, soft and hard), if any.
+    init(config path: String, environment: [String: String] = [:], fileLimit: Int? = nil) async throws {
         process = Process()
-        process.executableURL = URL(fileURLWithPath: DemoBinary.path)
-        process.arguments = ["run", "--config", path]
+        if let fileLimit {
+            // The shell execs the worker: same pid, the limit set.
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -n \(fileLimit) && exec \"$0\" \"$@\"", DemoBinary.path, "run", "--config", path]
+        } else {
+            process.executableURL = URL(fileURLWithPath: DemoBinary.path)
+            process.arguments = ["run", "--config", path]
+        }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let pipe = Pipe()
         process.standardError = pipe
