@@ -21,6 +21,10 @@ import Synchronization
 ///   kept), the topology rebound, then children are replaced one by one, each new one
 ///   consuming before its predecessor stops, so no work is dropped.
 ///
+/// Every decision (what to start, signal, count, answer, and when) is ``SupervisorState``'s:
+/// this class owns the processes, pipes, signals and timers, feeds it what happens and performs
+/// its actions.
+///
 /// Children are started from the main thread: the kernel's parent-death signal, which stops
 /// children when the supervisor dies (even by SIGKILL), follows the *thread* that spawned them.
 @MainActor
