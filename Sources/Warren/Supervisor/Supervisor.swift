@@ -21,40 +21,26 @@ import Synchronization
 ///   kept), the topology rebound, then children are replaced one by one, each new one
 ///   consuming before its predecessor stops, so no work is dropped.
 ///
+/// Every decision (what to start, signal, count, answer, and when) is ``SupervisorState``'s:
+/// this class owns the processes, pipes, signals and timers, feeds it what happens and performs
+/// its actions.
+///
 /// Children are started from the main thread: the kernel's parent-death signal, which stops
 /// children when the supervisor dies (even by SIGKILL), follows the *thread* that spawned them.
 @MainActor
 final class Supervisor {
-    private struct SlotKey: Hashable, CustomStringConvertible {
-        var queue: String
-        var slot: Int
-        var description: String { "\(queue)#\(slot)" }
-    }
-
-    private final class Slot {
-        var child: ChildProcess?
-        var ready = OnceValue<Bool>()
-        var isReady = false
-        /// The child said it lost its connection and has not said `ready` since.
-        var disconnected = false
-        var recycling: String?
-        var killedAtHardLimit = false
-        var startedAt = ContinuousClock.now
-        var backoff = Duration.seconds(1)
-        /// Tasks finished by the slot's earlier children.
-        var tasksBefore = 0
-    }
+    private typealias SlotKey = SupervisorState.SlotKey
+    private typealias ChildID = SupervisorState.ChildID
 
     private var configuration: WarrenConfiguration
     private let configPath: String
     private let registry: TaskRegistry
     private let logger: Logger
     private let executable: String
-    private var slots: [SlotKey: Slot] = [:]
-    private var deaths: [String: TaskDeaths] = [:]
-    private var shuttingDown = false
-    private var reloading = false
-    private var announcedReady = false
+    /// Every decision: this class only feeds it events and performs its actions.
+    private var state = SupervisorState()
+    /// The processes of the children `state` knows as started (until their exit is taken).
+    private var children: [ChildID: ChildProcess] = [:]
     private var lastStatus = ""
     private let finished = OnceValue<Int32>()
     private let systemd = SystemdNotifier()
@@ -88,25 +74,24 @@ final class Supervisor {
             probe?.stop()
         }
         probe?.start(configuration: configuration)
-        for queue in configuration.queues {
-            for n in 1...queue.children { await launch(SlotKey(queue: queue.name, slot: n)) }
-        }
         let stop = ShutdownSignals()
-        Task {
-            await stop.first()
-            self.shutdown()
-            await stop.first()
-            self.stopNow(reason: "second signal")
-        }
         let hangups = ShutdownSignals([SIGHUP])
+        perform(state.start(Self.slotKeys(configuration), now: .now))
         Task {
-            while await hangups.first() != nil { await self.reload() }
+            // The first signal starts a warm shutdown, the second stops at once.
+            while await stop.first() != nil {
+                self.perform(self.state.shutdownRequested(timeout: self.configuration.shutdownTimeout))
+            }
+        }
+        Task {
+            while await hangups.first() != nil { self.perform(self.state.reloadRequested()) }
         }
         Task {
             var ticks = 0
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(200))
-                self.enforceHardLimits()
+                let running = self.children.mapValues(\.tasks.running)
+                self.perform(self.state.hardLimitTick(wallClock: Date().timeIntervalSince1970, running: running), status: false)
                 self.lastTick.beat()
                 ticks += 1
                 if ticks % 10 == 0 { self.reportStatus() }
@@ -120,6 +105,56 @@ final class Supervisor {
         return await finished.value
     }
 
+    /// Every child slot `configuration` asks for, in order.
+    private static func slotKeys(_ configuration: WarrenConfiguration) -> [SlotKey] {
+        configuration.queues.flatMap { q in (1...q.children).map { SlotKey(queue: q.name, slot: $0) } }
+    }
+
+    // MARK: - Actions
+
+    /// Does what the state machine decided, in order; then updates the status (on a change).
+    private func perform(_ actions: [SupervisorState.Action], status: Bool = true) {
+        for action in actions {
+            switch action {
+            case .spawn(let key, let id):
+                Task { await self.spawn(key, id) }
+            case .signal(let id, let signo):
+                children[id]?.signal(signo)
+            case .scheduleRestart(let key, let delay):
+                after(delay) { $0.restartTimerFired(key, now: .now) }
+            case .scheduleShutdownTimeout(let delay):
+                after(delay) { $0.shutdownTimeoutPassed() }
+            case .scheduleKill(let delay):
+                after(delay) { $0.killTimerFired() }
+            case .scheduleReloadStepTimeout(let step, let delay):
+                after(delay) { $0.reloadStepTimedOut(step) }
+            case .answerDeaths(let id, let notice):
+                children[id]?.send(notice)
+            case .loadConfig:
+                Task { await self.loadConfig() }
+            case .notifySystemd(.ready(let consuming, let total)):
+                systemd.ready(status: "\(consuming)/\(total) children consuming")
+            case .notifySystemd(.reloading):
+                systemd.reloading(status: "reloading \(configPath)")
+            case .notifySystemd(.stopping):
+                systemd.stopping(status: "finishing the tasks in flight")
+            case .note(let note):
+                log(note)
+            case .finish(let status):
+                finished.resolve(status)
+            }
+        }
+        if status { reportStatus() }
+    }
+
+    /// Feeds `event` to the state machine after `delay`.
+    private func after(_ delay: Duration, _ event: @escaping @MainActor (inout SupervisorState) -> [SupervisorState.Action]) {
+        Task {
+            try? await Task.sleep(for: delay)
+            self.perform(event(&self.state))
+        }
+    }
+
     // MARK: - Children
 
     private var childEnvironment: [String: String] {
@@ -129,30 +164,8 @@ final class Supervisor {
         return env
     }
 
-    /// What `systemctl status` shows: how many children consume, and tasks done. Also the
-    /// children gauges. Called on every child event and every few ticks (for the task count);
-    /// systemd hears only of changes.
-    private func reportStatus() {
-        for queue in configuration.queues {
-            let mine = slots.filter { $0.key.queue == queue.name }.values
-            metrics.children(queue: queue.name, alive: mine.filter { $0.child != nil }.count, ready: mine.filter(\.isReady).count)
-        }
-        let ready = slots.values.filter(\.isReady).count
-        let tasks = slots.values.reduce(0) { $0 + $1.tasksBefore + ($1.child?.tasks.finished ?? 0) }
-        let status = "\(ready)/\(slots.count) children consuming, \(tasks) tasks done"
-        // Not before READY=1: systemd needs no running count while starting, and every datagram
-        // queued before READY (its socket holds a few) delays the one that matters.
-        guard announcedReady, status != lastStatus else { return }
-        lastStatus = status
-        systemd.status(status)
-    }
-
-    /// Starts the child of `key` (into a fresh slot when `replacing`, so the old child's exit
-    /// is not taken for this one's).
-    @discardableResult
-    private func launch(_ key: SlotKey, replacing: Bool = false) async -> Slot? {
-        let slot = (replacing ? nil : slots[key]) ?? Slot()
-        slots[key] = slot
+    /// Starts the child `id` for `key`, then reads its reports until it exits.
+    private func spawn(_ key: SlotKey, _ id: ChildID) async {
         let child: ChildProcess
         do {
             let (metrics, queue) = (self.metrics, key.queue)
@@ -170,224 +183,150 @@ final class Supervisor {
             }
         } catch {
             logger.error("cannot start a child", metadata: ["child": "\(key)", "error": "\(error)"])
-            scheduleRestart(key, slot)
-            return nil
+            perform(state.spawnFailed(id, now: .now))
+            return
         }
-        if shuttingDown { child.signal(SIGTERM) }  // the shutdown began while it was being spawned
-        slot.child = child
-        slot.ready = OnceValue()
-        slot.isReady = false
-        slot.disconnected = false
-        slot.recycling = nil
-        slot.killedAtHardLimit = false
-        slot.startedAt = .now
-        logger.info("child started", metadata: ["child": "\(key)", "child.pid": "\(child.pid)"])
+        children[id] = child
+        perform(state.childStarted(id, now: .now))
         Task {
-            for await report in child.reports { self.handle(report, from: child, key: key, slot: slot) }
+            for await report in child.reports { self.handle(report, from: id) }
+            // The reader has read every report: the task counts are final.
             let exit = await child.exitStatus()
-            self.exited(child, exit, key: key, slot: slot)
+            let (running, finished) = child.tasks.state.withLock { (Set($0.running.keys), $0.finished) }
+            let actions = self.state.childExited(id, exit: exit, running: running, finished: finished, now: .now)
+            self.perform(actions)
+            self.children[id] = nil
         }
-        return slot
     }
 
-    private func handle(_ report: ChildReport, from child: ChildProcess, key: SlotKey, slot: Slot) {
-        guard slot.child === child else { return }
+    private func handle(_ report: ChildReport, from id: ChildID) {
         switch report {
-        case .ready:
-            slot.isReady = true
-            slot.ready.resolve(true)
-            logger.debug("child consuming", metadata: ["child": "\(key)", "child.pid": "\(child.pid)"])
-            if !announcedReady && !shuttingDown && slots.values.allSatisfy(\.isReady) {
-                announcedReady = true
-                logger.info("ready: every child is consuming", metadata: ["children": "\(slots.count)"])
-                systemd.ready(status: "\(slots.count)/\(slots.count) children consuming")
-            }
-            // Consuming again: a later death is a new problem, not the same crash loop.
-            slot.backoff = .seconds(1)
-            if slot.disconnected { metrics.brokerReconnected(queue: key.queue) }
-            slot.disconnected = false
-            reportStatus()
-        case .disconnected:
-            // Ready means consuming (DESIGN section 9): not while the child reconnects.
-            slot.isReady = false
-            slot.disconnected = true
-            logger.warning("child lost its broker connection; it reconnects by itself", metadata: [
-                "child": "\(key)", "child.pid": "\(child.pid)",
-            ])
-            reportStatus()
+        case .ready: perform(state.childReady(id))
+        case .disconnected: perform(state.childDisconnected(id))
+        case .recycling(let reason): perform(state.childRecycling(id, reason: reason))
+        case .deathsQuery(let task): Task { await self.answerDeathsQuery(task, from: id) }
         case .started, .finished, .deadLettered:
             break  // kept by the child's TaskTracker and counted in the metrics where they are read
-        case .recycling(let reason):
-            slot.recycling = reason
-        case .deathsQuery(let id):
-            Task { await self.answerDeathsQuery(id, from: child) }
         }
     }
 
-    private func exited(_ child: ChildProcess, _ exit: ChildProcess.Exit, key: SlotKey, slot: Slot) {
-        let current = slots[key] === slot && slot.child === child
-        slot.ready.resolve(false)  // for a reload waiting on a child that never got ready
-        let clean = exit == .exited(0)
-        let running = child.tasks.running
-        slot.tasksBefore += child.tasks.finished
-        if !clean, !running.isEmpty {
-            let reason = slot.killedAtHardLimit ? DeadLetterReason.timeLimit.rawValue : DeadLetterReason.poison.rawValue
-            for id in running.keys {
-                deaths[id, default: TaskDeaths(count: 0, reason: reason)].count += 1
-                deaths[id]?.reason = reason
-            }
-        }
-        var metadata: Logger.Metadata = ["child": "\(key)", "child.pid": "\(child.pid)", "exit": "\(exit)"]
-        if !running.isEmpty { metadata["tasks.running"] = "\(running.keys.sorted().joined(separator: ","))" }
-        if !current || shuttingDown {
-            logger.info("child stopped", metadata: metadata)
-            if current { slot.child = nil }
-            if shuttingDown && slots.values.allSatisfy({ $0.child == nil }) { finished.resolve(0) }
-            return
-        }
-        slot.child = nil
-        slot.isReady = false
-        reportStatus()
-        if let reason = slot.recycling, clean {
-            metrics.childRecycled(queue: key.queue, reason: reason)
-            logger.info("child recycled; starting its replacement", metadata: metadata.merging(["reason": "\(reason)"]) { $1 })
-            Task { _ = await self.launch(key) }
-            return
-        }
-        let cause = if slot.killedAtHardLimit { "time-limit" } else if case .signalled = exit { "killed" } else { "crashed" }
-        metrics.childRestarted(queue: key.queue, reason: cause)
-        logger.error("child died; restarting", metadata: metadata.merging(["restart.in": "\(slot.backoff.secondsText)"]) { $1 })
-        scheduleRestart(key, slot)
-    }
-
-    private func scheduleRestart(_ key: SlotKey, _ slot: Slot) {
-        if ContinuousClock.now - slot.startedAt > .seconds(60) { slot.backoff = .seconds(1) }
-        let delay = slot.backoff
-        slot.backoff = min(slot.backoff * 2, .seconds(30))
-        Task {
-            try? await Task.sleep(for: delay)
-            guard !self.shuttingDown, self.slots[key] === slot, slot.child == nil else { return }
-            await self.launch(key)
-        }
-    }
-
-    /// Tells `asker`, which got task `id` redelivered, how many children died running it.
+    /// Tells `asker`, which got task `taskID` redelivered, how many children died running it.
     ///
-    /// The broker redelivers as soon as a dying child's socket closes, which can be before this
-    /// actor has taken that child's exit: a child that has ended is waited for (its reader has
-    /// then read every report it wrote), and a child still listed as running the task is
-    /// counted with the deaths already recorded. `exited` moves a child from the one to the
-    /// other in one step, so none is counted twice.
-    private func answerDeathsQuery(_ id: String, from asker: ChildProcess) async {
-        for child in slots.values.compactMap(\.child) where child !== asker && cws_child_has_ended(child.pid) == 1 {
+    /// The broker redelivers as soon as a dying child's socket closes, which can be before its
+    /// exit is taken: a child that has ended is waited for (its reader has then read every
+    /// report it wrote), and the tasks of those that ended go with the query; the state
+    /// machine counts the ones whose exit it has not taken yet (see
+    /// ``SupervisorState/deathsQueried(_:from:endedChildren:)``).
+    private func answerDeathsQuery(_ taskID: String, from asker: ChildID) async {
+        for (id, child) in children where id != asker && cws_child_has_ended(child.pid) == 1 {
             _ = await child.exitStatus()
         }
-        var answer = deaths[id]
-        for slot in slots.values {
-            guard let child = slot.child, child !== asker, child.exited != nil || cws_child_has_ended(child.pid) == 1,
-                child.tasks.running.keys.contains(id)
-            else { continue }
-            let reason = slot.killedAtHardLimit ? DeadLetterReason.timeLimit.rawValue : DeadLetterReason.poison.rawValue
-            answer = TaskDeaths(count: (answer?.count ?? 0) + 1, reason: reason)
+        var ended: [ChildID: Set<String>] = [:]
+        for (id, child) in children where id != asker && (child.exited != nil || cws_child_has_ended(child.pid) == 1) {
+            ended[id] = Set(child.tasks.running.keys)
         }
-        asker.send(SupervisorNotice(id: id, deaths: answer))
+        perform(state.deathsQueried(taskID, from: asker, endedChildren: ended))
     }
 
-    private func enforceHardLimits() {
-        let now = Date().timeIntervalSince1970
-        for (key, slot) in slots {
-            guard let child = slot.child, !slot.killedAtHardLimit else { continue }
-            let overdue = child.tasks.running.filter { ($0.value ?? .infinity) < now }
-            guard !overdue.isEmpty else { continue }
-            logger.error("hard time limit passed: killing the child", metadata: [
-                "child": "\(key)", "child.pid": "\(child.pid)", "task.id": "\(overdue.keys.sorted().joined(separator: ","))",
-            ])
-            slot.killedAtHardLimit = true
-            child.signal(SIGKILL)
+    /// What `systemctl status` shows: how many children consume, and tasks done. Also the
+    /// children gauges. Called after every event and every few ticks (for the task count);
+    /// systemd hears only of changes.
+    private func reportStatus() {
+        for queue in configuration.queues {
+            let count = state.childCount(queue: queue.name)
+            metrics.children(queue: queue.name, alive: count.alive, ready: count.ready)
         }
-    }
-
-    // MARK: - Shutdown
-
-    private func shutdown() {
-        guard !shuttingDown else { return }
-        shuttingDown = true
-        let running = slots.values.compactMap(\.child)
-        logger.info("shutting down warmly (a second signal stops at once)", metadata: ["children": "\(running.count)"])
-        systemd.stopping(status: "finishing the tasks in flight")
-        if running.isEmpty { finished.resolve(0) }
-        for child in running { child.signal(SIGTERM) }
-        let timeout = configuration.shutdownTimeout
-        Task {
-            try? await Task.sleep(for: timeout)
-            self.stopNow(reason: "shutdown_timeout of \(timeout.humanReadable) passed")
-        }
-    }
-
-    /// Makes children stop without finishing (their unacknowledged messages go back), then
-    /// kills what is left after 10 s.
-    private func stopNow(reason: String) {
-        guard finished.current == nil else { return }
-        let running = slots.values.compactMap(\.child)
-        logger.warning("stopping children now; unacknowledged tasks go back to their queues", metadata: ["reason": "\(reason)"])
-        for child in running { child.signal(SIGTERM) }  // their second signal
-        Task {
-            try? await Task.sleep(for: .seconds(10))
-            for child in running where child.exited == nil { child.signal(SIGKILL) }
-        }
+        // A child whose exit was taken is in the state's count, the others in their tracker.
+        let live = children.filter { state.isLive($0.key) }.values.reduce(0) { $0 + $1.tasks.finished }
+        let tasks = state.tasksFinishedByExitedChildren + live
+        let status = "\(state.readyCount)/\(state.slotCount) children consuming, \(tasks) tasks done"
+        // Not before READY=1: systemd needs no running count while starting, and every datagram
+        // queued before READY (its socket holds a few) delays the one that matters.
+        guard state.announcedReady, status != lastStatus else { return }
+        lastStatus = status
+        systemd.status(status)
     }
 
     // MARK: - Reload
 
-    private func reload() async {
-        guard !shuttingDown, !reloading else { return }
-        reloading = true
-        defer { reloading = false }
-        logger.info("reloading the config", metadata: ["config": "\(configPath)"])
-        systemd.reloading(status: "reloading \(configPath)")
-        defer { systemd.ready(status: "\(slots.values.filter(\.isReady).count)/\(slots.count) children consuming") }
+    /// Reads the config file again and declares its topology; the state machine replaces the
+    /// children if both worked.
+    private func loadConfig() async {
         let new: WarrenConfiguration
         do {
             new = try ConfigLoader.load(path: configPath, environment: ProcessInfo.processInfo.environment)
         } catch {
             logger.error("reload refused: the new config is invalid; still running on the old one", metadata: ["error": "\(error)"])
+            perform(state.reloadRefused())
             return
         }
         do {
             try await Topology.declare(configuration: new, taskNames: registry.names, logger: logger)
         } catch {
             logger.error("reload refused: cannot declare the new topology; still running on the old one", metadata: ["error": "\(error)"])
+            perform(state.reloadRefused())
             return
         }
         configuration = new
-        let wanted = Set(new.queues.flatMap { q in (1...q.children).map { SlotKey(queue: q.name, slot: $0) } })
-        // Children of queues or slots no longer configured stop.
-        for (key, slot) in slots where !wanted.contains(key) {
-            slots[key] = nil
-            slot.child?.signal(SIGTERM)
+        perform(state.reloadConfigured(Self.slotKeys(new), now: .now))
+    }
+
+    // MARK: - Logs and metrics
+
+    private func log(_ note: SupervisorState.Note) {
+        func child(_ key: SlotKey, _ id: ChildID) -> Logger.Metadata {
+            var metadata: Logger.Metadata = ["child": "\(key)"]
+            if let pid = children[id]?.pid { metadata["child.pid"] = "\(pid)" }
+            return metadata
         }
-        // Every wanted child is (re)started one by one: the new one consumes before the old one stops.
-        for queue in new.queues {
-            for n in 1...queue.children {
-                let key = SlotKey(queue: queue.name, slot: n)
-                let old = slots[key]?.child
-                guard let fresh = await launch(key, replacing: true) else { continue }
-                let signal = fresh.ready
-                let ready = await withTaskGroup(of: Bool.self) { group in
-                    group.addTask { await signal.value }
-                    group.addTask {
-                        try? await Task.sleep(for: .seconds(30))
-                        return false
-                    }
-                    let first = await group.next() ?? false
-                    group.cancelAll()
-                    return first
-                }
-                if !ready { logger.warning("a reloaded child is not consuming yet; replacing its predecessor anyway", metadata: ["child": "\(key)"]) }
-                old?.signal(SIGTERM)
+        func exited(_ key: SlotKey, _ id: ChildID, _ exit: ChildProcess.Exit, _ running: [String]) -> Logger.Metadata {
+            var metadata = child(key, id)
+            metadata["exit"] = "\(exit)"
+            if !running.isEmpty { metadata["tasks.running"] = "\(running.joined(separator: ","))" }
+            return metadata
+        }
+        switch note {
+        case .childStarted(let key, let id):
+            logger.info("child started", metadata: child(key, id))
+        case .childConsuming(let key, let id):
+            logger.debug("child consuming", metadata: child(key, id))
+        case .childDisconnected(let key, let id):
+            logger.warning("child lost its broker connection; it reconnects by itself", metadata: child(key, id))
+        case .childReconnected(let key, _):
+            metrics.brokerReconnected(queue: key.queue)
+        case .everyChildReady(let count):
+            logger.info("ready: every child is consuming", metadata: ["children": "\(count)"])
+        case .childStopped(let key, let id, let exit, let running):
+            logger.info("child stopped", metadata: exited(key, id, exit, running))
+        case .childRecycled(let key, let id, let reason, let exit, let running):
+            metrics.childRecycled(queue: key.queue, reason: reason)
+            var metadata = exited(key, id, exit, running)
+            metadata["reason"] = "\(reason)"
+            logger.info("child recycled; starting its replacement", metadata: metadata)
+        case .childRestarting(let key, let id, let cause, let exit, let running, let delay):
+            metrics.childRestarted(queue: key.queue, reason: cause.rawValue)
+            var metadata = exited(key, id, exit, running)
+            metadata["restart.in"] = "\(delay.secondsText)"
+            logger.error("child died; restarting", metadata: metadata)
+        case .hardLimitKill(let key, let id, let tasks):
+            var metadata = child(key, id)
+            metadata["task.id"] = "\(tasks.joined(separator: ","))"
+            logger.error("hard time limit passed: killing the child", metadata: metadata)
+        case .shuttingDown(let count):
+            logger.info("shutting down warmly (a second signal stops at once)", metadata: ["children": "\(count)"])
+        case .stoppingNow(let reason):
+            let text = switch reason {
+            case .secondSignal: "second signal"
+            case .shutdownTimeout(let timeout): "shutdown_timeout of \(timeout.humanReadable) passed"
             }
+            logger.warning("stopping children now; unacknowledged tasks go back to their queues", metadata: ["reason": "\(text)"])
+        case .reloading:
+            logger.info("reloading the config", metadata: ["config": "\(configPath)"])
+        case .reloadStepNotReady(let key):
+            logger.warning("a reloaded child is not consuming yet; replacing its predecessor anyway", metadata: ["child": "\(key)"])
+        case .reloaded(let count):
+            logger.info("reloaded", metadata: ["children": "\(count)"])
         }
-        logger.info("reloaded", metadata: ["children": "\(slots.count)"])
     }
 }
 
