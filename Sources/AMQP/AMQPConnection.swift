@@ -96,6 +96,13 @@ public final class AMQPConnection {
 
     // MARK: - Opening
 
+    /// Whether `host` is an IPv4 or IPv6 address rather than a name.
+    static func isIPAddress(_ host: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
+    }
+
     private func open() throws(AMQPError) {
         let c = configuration
         let target = "\(c.host):\(c.port)"
@@ -105,6 +112,13 @@ public final class AMQPConnection {
             guard let socket else { throw AMQPError(.tls, "librabbitmq could not create a TLS socket") }
             amqp_ssl_socket_set_verify_peer(socket, tls.verifyPeer ? 1 : 0)
             amqp_ssl_socket_set_verify_hostname(socket, tls.verifyHostname ? 1 : 0)
+            if tls.verifyHostname && Self.isIPAddress(c.host) {
+                // librabbitmq matches DNS names only: let OpenSSL match the certificate's IP SANs.
+                amqp_ssl_socket_set_verify_hostname(socket, 0)
+                guard crabbitmq_ssl_expect_ip(amqp_ssl_socket_get_context(socket), c.host) == 1 else {
+                    throw AMQPError(.tls, "cannot set up verification of the IP address \(c.host)")
+                }
+            }
             if let ca = tls.caCertificatePath {
                 let status = amqp_ssl_socket_set_cacert(socket, ca)
                 guard status == AMQP_STATUS_OK.rawValue else {

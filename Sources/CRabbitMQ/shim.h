@@ -11,6 +11,8 @@
 #include <amqp_tcp_socket.h>
 #include <amqp_ssl_socket.h>
 #endif
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <sys/eventfd.h>
 #include <poll.h>
 #include <sys/prctl.h>
@@ -30,6 +32,16 @@ static inline amqp_rpc_reply_t crabbitmq_login_external(
     int heartbeat, const amqp_table_t *client_properties, const char *identity) {
     return amqp_login_with_properties(state, vhost, channel_max, frame_max, heartbeat,
                                       client_properties, AMQP_SASL_METHOD_EXTERNAL, identity);
+}
+
+/// Makes OpenSSL's peer verification also check that the certificate names the IP address `ip`
+/// (an `IP:` subjectAltName), on the SSL_CTX of a librabbitmq TLS socket
+/// (`amqp_ssl_socket_get_context`), before it opens. librabbitmq's own hostname check only reads
+/// DNS names, so a broker reached by IP address could never be verified. Returns 1 on success.
+static inline int crabbitmq_ssl_expect_ip(void *ssl_ctx, const char *ip) {
+    if (!ssl_ctx) return 0;
+    X509_VERIFY_PARAM *param = SSL_CTX_get0_param((SSL_CTX *)ssl_ctx);
+    return param ? X509_VERIFY_PARAM_set1_ip_asc(param, ip) : 0;
 }
 
 /// Names the calling thread (as `top -H` and /proc show it). `prctl` is variadic, which Swift

@@ -26,6 +26,18 @@ struct TLSTests {
         #expect(try channel.get(queue: q, noAck: true)?.body == Array("over tls".utf8))
     }
 
+    @Test("a broker reached by IP address is verified against the certificate's IP SAN (127.0.0.1)")
+    func verifiedByIPAddress() throws {
+        guard var c = try Self.configuration(ca: TestBroker.environment["WARREN_TEST_TLS_CA"]) else { return }
+        c.host = "127.0.0.1"
+        #expect(c.tls?.verifyPeer == true && c.tls?.verifyHostname == true)
+        let connection = try AMQPConnection(c)
+        connection.close()
+        // Still verified: the same address with a CA that signed nothing of the broker's is refused.
+        c.tls?.caCertificatePath = TestBroker.environment["WARREN_TEST_TLS_UNTRUSTED_CA"]
+        #expect(throws: AMQPError.self) { try AMQPConnection(c) }
+    }
+
     @Test("a broker certificate signed by an untrusted CA is refused")
     func untrustedRefused() throws {
         guard let c = try Self.configuration(ca: TestBroker.environment["WARREN_TEST_TLS_UNTRUSTED_CA"]) else { return }
@@ -44,6 +56,9 @@ struct TLSTests {
         c.tls?.keyPath = TestBroker.environment["WARREN_TEST_TLS_CLIENT_KEY"]
         let connection = try AMQPConnection(c)
         connection.close()
+        // Still verified: the same address with a CA that signed nothing of the broker's is refused.
+        c.tls?.caCertificatePath = TestBroker.environment["WARREN_TEST_TLS_UNTRUSTED_CA"]
+        #expect(throws: AMQPError.self) { try AMQPConnection(c) }
     }
 
     @Test("an unreadable CA file is a clear TLS error")

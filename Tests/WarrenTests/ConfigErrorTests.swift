@@ -239,6 +239,32 @@ struct ConfigErrorTests {
             problems("broker: { url: [] }\nqueues: { q: }\n") == ["warren.yaml:1:16: broker.url: needs at least one URL"])
     }
 
+    @Test("TLS that would silently not apply is refused: a tls block beside amqp://, amqps:// mixed with amqp://")
+    func tlsDowngrades() {
+        #expect(
+            problems("broker:\n  url: amqp://h\n  tls: { verify: true }\nqueues: { q: }\n") == [
+                "warren.yaml:3:3: broker.tls: is set, but broker.url is amqp://, which does not use TLS: write amqps:// (or remove the tls block)"
+            ])
+        #expect(
+            problems("broker:\n  url: [amqps://a, amqp://b]\nqueues: { q: }\n") == [
+                "warren.yaml:2:8: broker.url: mixes amqps:// and amqp:// URLs, so a failover could drop to plaintext: use amqps:// for every node"
+            ])
+        #expect(throws: Never.self) {
+            try ConfigLoader.load(yaml: "broker:\n  url: [amqps://a, amqps://b]\n  tls: { verify: false }\nqueues: { q: }\n", source: "w", environment: [:])
+        }
+    }
+
+    @Test("verify: false is loud: a warning in check-config and the log, and the broker's description says so")
+    func unverifiedTLSWarns() throws {
+        let url = try #require(BrokerURL("amqps://h"))
+        var config = WarrenConfiguration(broker: BrokerConfig(urls: [url], tls: .init(verify: false)), queues: [QueueConfig(name: "q")])
+        #expect(config.warnings.contains { $0.hasPrefix("broker.tls.verify is false") })
+        #expect(config.broker.description.contains("TLS NOT VERIFIED"))
+        config.broker.tls = .init(caFile: "/etc/ca.pem")
+        #expect(config.warnings.isEmpty)
+        #expect(config.broker.description.hasSuffix(", tls verified)"))
+    }
+
     @Test("a bad WARREN_BROKER_URL, password masked")
     func badEnvironmentURL() {
         #expect(

@@ -118,9 +118,9 @@ struct ConfigLoaderTests {
         let yaml = "broker: { url: amqp://file-host }\nqueues: { q: }\n"
         let one = try load(yaml, environment: ["WARREN_BROKER_URL": "amqp://u:p@env-host/vh"])
         #expect(one.broker.urls.map(\.host) == ["env-host"])
-        let two = try load(yaml, environment: ["WARREN_BROKER_URL": "amqp://n1 , amqps://n2"])
+        let two = try load(yaml, environment: ["WARREN_BROKER_URL": "amqps://n1 , amqps://n2"])
         #expect(two.broker.urls.map(\.host) == ["n1", "n2"])
-        #expect(two.broker.urls.map(\.usesTLS) == [false, true])
+        #expect(two.broker.urls.map(\.usesTLS) == [true, true])
         let empty = try load(yaml, environment: ["WARREN_BROKER_URL": "", "OTHER": "x"])
         #expect(empty.broker.urls.map(\.host) == ["file-host"])
     }

@@ -28,21 +28,3 @@ struct CheckConfigCommand: AsyncParsableCommand {
         print("\nconfig OK")
     }
 }
-
-extension WarrenConfiguration {
-    /// Things that work but will probably hurt.
-    var warnings: [String] {
-        var out: [String] = []
-        for queue in queues {
-            // RabbitMQ closes a channel whose delivery stays unacknowledged longer than its
-            // consumer_timeout (30 min by default on 3.10; per queue only from 3.12).
-            if let limit = queue.timeLimit, limit > .seconds(30 * 60) {
-                out.append(
-                    "queues.\(queue.name).time_limit is \(limit.humanReadable), over RabbitMQ's default consumer_timeout of 30m: "
-                        + "the broker would close the channel and redeliver the task. Raise consumer_timeout in rabbitmq.conf "
-                        + "(e.g. consumer_timeout = 7200000 for 2h) or shorten the limit.")
-            }
-        }
-        return out
-    }
-}

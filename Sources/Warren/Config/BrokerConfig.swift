@@ -67,7 +67,7 @@ public struct BrokerConfig: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         var text = urls.map(\.description).joined(separator: ", ") + " (heartbeat \(heartbeat.humanReadable)"
         if let connectionName { text += ", name \"\(connectionName)\"" }
-        if tls != nil { text += ", tls" }
+        if urls.contains(where: \.usesTLS) { text += tls?.verify == false ? ", TLS NOT VERIFIED (verify: false)" : ", tls verified" }
         return text + ")"
     }
 }

@@ -37,7 +37,15 @@ extension WarrenConfiguration {
             check(
                 (tls.certificateFile == nil) == (tls.keyFile == nil), "broker.tls",
                 "cert and key go together: \(tls.certificateFile == nil ? "cert" : "key") is missing")
+            // A TLS block beside plaintext URLs would be ignored: the operator believes in TLS that is not there.
+            check(
+                broker.urls.isEmpty || broker.urls.contains(where: \.usesTLS), "broker.tls",
+                "is set, but broker.url is amqp://, which does not use TLS: write amqps:// (or remove the tls block)")
         }
+        // A failover from amqps:// to amqp:// would carry the password and every task in clear.
+        check(
+            broker.urls.allSatisfy(\.usesTLS) || !broker.urls.contains(where: \.usesTLS), "broker.url",
+            "mixes amqps:// and amqp:// URLs, so a failover could drop to plaintext: use amqps:// for every node")
         if let name = broker.connectionName {
             check(!name.isEmpty, "broker.connection_name", "must not be empty; leave the key out for the default")
         }

@@ -64,6 +64,7 @@ final class Supervisor {
         logger.info("starting", metadata: [
             "broker": "\(configuration.broker)", "tasks": "\(registry.names.count)", "pid": "\(getpid())",
         ])
+        for warning in configuration.warnings { logger.warning("config: \(warning)") }
         try await Topology.declare(configuration: configuration, taskNames: registry.names, logger: logger)
         let server = configuration.metrics.enabled ? MetricsServer(metrics: metrics, logger: logger) : nil
         // Queue depths are read from the broker only for someone who can scrape them.

@@ -1,0 +1,24 @@
+extension WarrenConfiguration {
+    /// Things that work but will probably hurt.
+    /// Shown by `check-config` and logged by `run` at start.
+    var warnings: [String] {
+        var out: [String] = []
+        if broker.urls.contains(where: \.usesTLS), broker.tls?.verify == false {
+            out.append(
+                "broker.tls.verify is false: the connection is encrypted but the broker's certificate is NOT checked, "
+                    + "so anyone on the path can pose as the broker and read the password and every task. "
+                    + "Give the CA with broker.tls.ca instead (IP addresses in the certificate's subjectAltName are matched too).")
+        }
+        for queue in queues {
+            // RabbitMQ closes a channel whose delivery stays unacknowledged longer than its
+            // consumer_timeout (30 min by default on 3.10; per queue only from 3.12).
+            if let limit = queue.timeLimit, limit > .seconds(30 * 60) {
+                out.append(
+                    "queues.\(queue.name).time_limit is \(limit.humanReadable), over RabbitMQ's default consumer_timeout of 30m: "
+                        + "the broker would close the channel and redeliver the task. Raise consumer_timeout in rabbitmq.conf "
+                        + "(e.g. consumer_timeout = 7200000 for 2h) or shorten the limit.")
+            }
+        }
+        return out
+    }
+}
