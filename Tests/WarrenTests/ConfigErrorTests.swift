@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Warren
@@ -239,6 +240,19 @@ struct ConfigErrorTests {
             problems("broker: { url: [] }\nqueues: { q: }\n") == ["warren.yaml:1:16: broker.url: needs at least one URL"])
     }
 
+    @Test("names that pass one by one but clash with Warren's own queues and exchanges are refused before anything connects")
+    func clashingNames() {
+        #expect(
+            problems("exchange: warren.unrouted\nqueues: { q: }\n") == [
+                "warren.yaml:1:11: exchange: \"warren.unrouted\" is the task exchange (exchange) and also the unrouted queue's name, which its exchange takes too: give one of them another name"
+            ])
+        #expect(
+            problems("exchange: x\nqueues: { x.bindings: {}, x.wait.100ms: {} }\n") == [
+                "warren.yaml:2:11: queues[\"x.bindings\"]: is the queue where Warren records the bindings of exchange \"x\"; give it another name",
+                "warren.yaml:2:27: queues[\"x.wait.100ms\"]: starts like the wait queues of delayed tasks (x.wait.); give it another name",
+            ])
+    }
+
     @Test("TLS that would silently not apply is refused: a tls block beside amqp://, amqps:// mixed with amqp://")
     func tlsDowngrades() {
         #expect(
@@ -344,6 +358,20 @@ struct ConfigErrorTests {
             Issue.record("loaded a directory")
         } catch {
             #expect(error.description == "/tmp: cannot read the file: it is a directory")
+        }
+    }
+
+    @Test("a file over 1 MiB is refused without being parsed (a 100 MB one took 78 s and 2 GB before)")
+    func hugeFile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("huge-\(UUID().uuidString).yaml").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try ("queues:\n  q: {}\n" + String(repeating: "# padding\n", count: 110_000)).write(toFile: path, atomically: true, encoding: .utf8)
+        do {
+            _ = try ConfigLoader.load(path: path, environment: [:])
+            Issue.record("loaded a 1.1 MB file")
+        } catch {
+            #expect(error.code == .unreadable)
+            #expect(error.description == "\(path): cannot read the file: it is larger than 1 MiB; a Warren config is a few KiB")
         }
     }
 

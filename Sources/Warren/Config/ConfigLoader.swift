@@ -5,6 +5,12 @@ import Foundation
 #endif
 import Yams
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// Reads a Warren config file into a ``WarrenConfiguration``, or refuses it with every problem.
 ///
 /// Loading never touches the network: a wrong file is refused before anything connects. The
@@ -218,6 +224,27 @@ public enum ConfigLoader {
     }
 
     /// Reads a file as UTF-8 text.
+    /// The first `limit` bytes of the file at `path` (all of it when shorter); `nil` when it
+    /// cannot be opened or read.
+    private static func readPrefix(of path: String, upTo limit: Int) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while bytes.count < limit {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, min($0.count, limit - bytes.count)) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return nil }
+            if n == 0 { break }
+            bytes.append(contentsOf: chunk[..<n])
+        }
+        return bytes
+    }
+
+    /// The largest config file read.
+    static let maxFileSize = 1 << 20
+
     private static func readFile(_ path: String) throws(ConfigurationError) -> String {
         func unreadable(_ reason: String) -> ConfigurationError {
             ConfigurationError(
@@ -228,8 +255,13 @@ public enum ConfigLoader {
             throw unreadable("no such file")
         }
         if isDirectory { throw unreadable("it is a directory") }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        // Read at most one byte past the limit: a huge file is refused in milliseconds, not
+        // parsed for minutes (a config is a few KiB; YAML parsing costs far more than its size).
+        guard let data = readPrefix(of: path, upTo: maxFileSize + 1) else {
             throw unreadable("permission denied or I/O error")
+        }
+        if data.count > maxFileSize {
+            throw unreadable("it is larger than \(maxFileSize >> 20) MiB; a Warren config is a few KiB")
         }
         guard let text = String(validating: data, as: UTF8.self) else {
             throw unreadable("it is not UTF-8 text")

@@ -64,6 +64,7 @@ extension WarrenConfiguration {
             }
             check(queue.name != deadLetterQueue, path, "is the dead-letter queue (dead_letter.queue); give it another name")
             check(queue.name != unroutedQueue, path, "is the unrouted queue (unrouted.queue); give it another name")
+            if let clash = clashWithWarrenQueues(queue.name) { check(false, path, clash) }
             check((1...1024).contains(queue.children), path + "children", "must be from 1 to 1024, got \(queue.children)")
             check(queue.concurrency >= 1, path + "concurrency", "must be at least 1, got \(queue.concurrency)")
             check((1...65_535).contains(queue.prefetch), path + "prefetch", "must be from 1 to 65535, got \(queue.prefetch)")
@@ -103,12 +104,30 @@ extension WarrenConfiguration {
         check(
             deadLetterQueue != unroutedQueue, "unrouted.queue", "must differ from dead_letter.queue (\(deadLetterQueue))",
             involving: ["dead_letter.queue"])
+        if let clash = clashWithWarrenQueues(deadLetterQueue) { check(false, "dead_letter.queue", clash) }
+        if let clash = clashWithWarrenQueues(unroutedQueue) { check(false, "unrouted.queue", clash) }
+        // The unrouted queue's name is also its (fanout) exchange's; the delay exchanges follow the task exchange's.
+        for (name, role) in [(exchange, "the task exchange (exchange)"), ("\(exchange).wait", "the delay exchange"), ("\(exchange).delayed", "the delay exchange")]
+        where name == unroutedQueue {
+            let (path, other): (ConfigKeyPath, ConfigKeyPath) = name == exchange ? ("exchange", "unrouted.queue") : ("unrouted.queue", "exchange")
+            check(
+                false, path, "\"\(name)\" is \(role) and also the unrouted queue's name, which its exchange takes too: give one of them another name",
+                involving: [other])
+        }
 
         check(shutdownTimeout > .zero, "shutdown_timeout", "must be longer than 0s")
         check(
             maxMessageSize.bytes > 0 && maxMessageSize <= .mebibytes(512), "max_message_size",
             "must be from 1B to 512MiB (RabbitMQ's own limit), got \(maxMessageSize)")
         return issues
+    }
+
+    /// Why `name` cannot be a queue's: Warren's own queues for this exchange take it (the binding
+    /// record, the wait queues of delays), or `nil`.
+    private func clashWithWarrenQueues(_ name: String) -> String? {
+        if name == "\(exchange).bindings" { return "is the queue where Warren records the bindings of exchange \"\(exchange)\"; give it another name" }
+        if name.hasPrefix("\(exchange).wait.") { return "starts like the wait queues of delayed tasks (\(exchange).wait.); give it another name" }
+        return nil
     }
 
     private static func validationIssues(of policy: RetryPolicy, at path: ConfigKeyPath) -> [ValidationIssue] {
