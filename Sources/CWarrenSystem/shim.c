@@ -7,11 +7,12 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-pid_t cws_spawn(const char *path, char *const argv[], char *const envp[], int status_fd, int control_fd, int *error) {
+pid_t cws_spawn(const char *path, char *const argv[], char *const envp[], int status_fd, int control_fd, int config_fd, int *error) {
     posix_spawnattr_t attr;
     posix_spawn_file_actions_t actions;
     sigset_t empty, all;
@@ -33,8 +34,9 @@ pid_t cws_spawn(const char *path, char *const argv[], char *const envp[], int st
     /* dup2 clears close-on-exec on the target; the sources keep theirs and vanish at exec. */
     if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions, status_fd, 3);
     if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions, control_fd, 0);
+    if (rc == 0 && config_fd >= 0) rc = posix_spawn_file_actions_adddup2(&actions, config_fd, 4);
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-    if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&actions, 4);
+    if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&actions, config_fd >= 0 ? 5 : 4);
 #endif
     if (rc == 0) rc = posix_spawn(&pid, path, &actions, &attr, argv, envp);
     posix_spawn_file_actions_destroy(&actions);
@@ -86,4 +88,20 @@ int cws_keep_freed_heap(int bytes) {
 
 int cws_grow_pipe(int fd, int bytes) {
     return fcntl(fd, F_SETPIPE_SZ, bytes);
+}
+
+int cws_sealed_memfd(const char *name, const void *bytes, size_t count) {
+    int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) return -1;
+    size_t done = 0;
+    while (done < count) {
+        ssize_t n = write(fd, (const char *)bytes + done, count - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) { int e = errno; close(fd); errno = e; return -1; }
+        done += (size_t)n;
+    }
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) != 0) {
+        int e = errno; close(fd); errno = e; return -1;
+    }
+    return fd;
 }

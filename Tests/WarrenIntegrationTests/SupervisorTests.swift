@@ -212,6 +212,28 @@ struct SupervisorTests {
         #expect(await worker.stop() == 0)
     }
 
+    @Test("a restarted child runs on the config the supervisor loaded, not on an edit of the file that was not reloaded")
+    func restartedChildKeepsLoadedConfig() async throws {
+        let setup = try TestSetup(latency: ["children: 1", "prefetch: 1"])
+        defer { setup.tearDown() }
+        let worker = try await DemoWorker(config: setup.path)
+        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let first = TaskMessage(name: "demo.add", args: [1, 1])
+        #expect(try await publisher.call(first) == 2)
+        let victim = try #require(worker.childPID(logging: first.id, "task started"))
+        // An edit in progress: the operator has not reloaded. (Debug lines show which config a child runs on.)
+        try setup.yaml.replacingOccurrences(of: "level: debug", with: "level: error").write(
+            toFile: setup.path, atomically: true, encoding: .utf8)
+        kill(victim, SIGKILL)
+        try await worker.waitForLog("child died; restarting", "signal 9", timeout: .seconds(10))
+        let second = TaskMessage(name: "demo.add", args: [2, 2])
+        #expect(try await publisher.call(second, timeout: .seconds(20)) == 4)
+        try await worker.waitForLog(second.id, "task started", timeout: .seconds(5))
+        #expect(worker.childPID(logging: second.id, "task started") != victim)
+        await publisher.close()
+        #expect(await worker.stop() == 0)
+    }
+
     @Test("killing the supervisor with SIGKILL leaves no child alive")
     func noOrphans() async throws {
         let setup = try TestSetup()

@@ -11,9 +11,13 @@
 /// - its own process group, so a terminal's Ctrl-C reaches only the supervisor, which then
 ///   stops the children once, warmly;
 /// - `status_fd` as fd 3 (child -> supervisor) and `control_fd` as fd 0 (supervisor -> child);
-///   every other descriptor above 3 closed.
+///   `config_fd`, unless it is -1, as fd 4; every other descriptor above those closed.
 /// Returns the pid, or -1 with the error number in `*error`.
-pid_t cws_spawn(const char *path, char *const argv[], char *const envp[], int status_fd, int control_fd, int *error);
+pid_t cws_spawn(const char *path, char *const argv[], char *const envp[], int status_fd, int control_fd, int config_fd, int *error);
+
+/// A close-on-exec memory file holding `bytes`, sealed against any change (memfd_create with
+/// F_SEAL_WRITE, GROW, SHRINK and SEAL). Returns the descriptor, or -1 with errno set.
+int cws_sealed_memfd(const char *name, const void *bytes, size_t count);
 
 /// Asks the kernel to send `signal` to this process when its parent dies (prctl
 /// PR_SET_PDEATHSIG). Returns 0, or -1 with errno set.

@@ -9,10 +9,9 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() async throws {
-        let config = try options.load()
-        let logger = LogSetup.bootstrap(config.log)
-        let path = options.config ?? ConfigLoader.defaultPath(environment: ProcessInfo.processInfo.environment)
-        let supervisor = await Supervisor(configuration: config, configPath: path, registry: CLIContext.worker.registry, logger: logger)
+        let snapshot = try options.loadSnapshot()
+        let logger = LogSetup.bootstrap(snapshot.configuration.log)
+        let supervisor = await Supervisor(snapshot: snapshot, registry: CLIContext.worker.registry, logger: logger)
         let status: Int32
         do {
             status = try await supervisor.run()

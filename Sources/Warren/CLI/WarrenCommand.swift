@@ -32,12 +32,33 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: "The config file (default: $WARREN_CONFIG, then Config/warren.yaml).")
     var config: String?
 
+    /// The config file named, or the default one.
+    var path: String { config ?? ConfigLoader.defaultPath(environment: ProcessInfo.processInfo.environment) }
+
     /// Loads the config, or prints every problem and exits 78 (EX_CONFIG).
     func load() throws -> WarrenConfiguration {
-        let environment = ProcessInfo.processInfo.environment
-        let path = config ?? ConfigLoader.defaultPath(environment: environment)
+        try orExit { () throws(ConfigurationError) in try ConfigLoader.load(path: path, environment: ProcessInfo.processInfo.environment) }
+    }
+
+    /// Loads the config into a snapshot for children (`run`), or prints every problem and exits 78.
+    func loadSnapshot() throws -> ConfigSnapshot {
+        try orExit { () throws(ConfigurationError) in try ConfigSnapshot(path: path, environment: ProcessInfo.processInfo.environment) }
+    }
+
+    /// Loads the config text a supervisor handed this child at `descriptor` (named after the
+    /// file it came from), or prints every problem and exits 78.
+    func load(handedAt descriptor: Int32) throws -> WarrenConfiguration {
+        try orExit { () throws(ConfigurationError) in
+            guard let text = ConfigSnapshot.text(at: descriptor) else {
+                throw ConfigurationError(.unreadable, problems: [.init(source: path, keyPath: "", message: "the supervisor's copy is unreadable")])
+            }
+            return try ConfigLoader.load(yaml: text, source: path, environment: ProcessInfo.processInfo.environment)
+        }
+    }
+
+    private func orExit<T>(_ body: () throws(ConfigurationError) -> T) throws -> T {
         do {
-            return try ConfigLoader.load(path: path, environment: environment)
+            return try body()
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(ConfigurationError.exitStatus)

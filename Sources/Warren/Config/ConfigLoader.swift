@@ -245,7 +245,7 @@ public enum ConfigLoader {
     /// The largest config file read.
     static let maxFileSize = 1 << 20
 
-    private static func readFile(_ path: String) throws(ConfigurationError) -> String {
+    static func readFile(_ path: String) throws(ConfigurationError) -> String {
         func unreadable(_ reason: String) -> ConfigurationError {
             ConfigurationError(
                 .unreadable, problems: [ConfigurationError.Problem(source: path, keyPath: "", message: "cannot read the file: \(reason)")])

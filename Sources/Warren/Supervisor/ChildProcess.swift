@@ -31,12 +31,13 @@ final class ChildProcess: Sendable {
     private let control: FileHandle
     private let exit = OnceValue<Exit>()
 
-    /// Spawns `executable` with `argv0` and `arguments` as its argv, and `environment`.
+    /// Spawns `executable` with `argv0` and `arguments` as its argv, and `environment`; the
+    /// child gets `configFD` (unless -1) as its descriptor 4.
     /// `taskReports` gets the `started`, `finished` and `deadLettered` reports, on the thread that reads
     /// the child's pipe.
     /// - Throws: ``WorkerError`` when the process cannot be started.
     init(
-        executable: String, argv0: String, arguments: [String], environment: [String: String],
+        executable: String, argv0: String, arguments: [String], environment: [String: String], configFD: Int32 = -1,
         taskReports: @escaping @Sendable (ChildReport) -> Void = { _ in }
     ) async throws {
         var statusPipe: [Int32] = [0, 0]
@@ -50,7 +51,7 @@ final class ChildProcess: Sendable {
         let argv = [argv0] + arguments
         let envp = environment.map { "\($0.key)=\($0.value)" }
         let (pid, spawnError) = await Spawner.shared.spawn(
-            path: executable, argv: argv, envp: envp, statusFD: statusPipe[1], controlFD: controlPipe[0])
+            path: executable, argv: argv, envp: envp, statusFD: statusPipe[1], controlFD: controlPipe[0], configFD: configFD)
         close(statusPipe[1])
         close(controlPipe[0])
         guard pid > 0 else {

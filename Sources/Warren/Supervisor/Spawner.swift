@@ -18,6 +18,7 @@ final class Spawner: Sendable {
         var envp: [String]
         var statusFD: Int32
         var controlFD: Int32
+        var configFD: Int32
         var done: CheckedContinuation<(pid_t, Int32), Never>
     }
     private let queue = Mutex<[Request]>([])
@@ -34,7 +35,7 @@ final class Spawner: Sendable {
                 for r in requests {
                     var error: Int32 = 0
                     let pid = withCStrings(r.argv) { argv in
-                        withCStrings(r.envp) { envp in cws_spawn(r.path, argv, envp, r.statusFD, r.controlFD, &error) }
+                        withCStrings(r.envp) { envp in cws_spawn(r.path, argv, envp, r.statusFD, r.controlFD, r.configFD, &error) }
                     }
                     r.done.resume(returning: (pid, error))
                 }
@@ -42,12 +43,15 @@ final class Spawner: Sendable {
         }
     }
 
-    /// Spawns `path` with `argv` and `envp`; `statusFD` becomes fd 3 and `controlFD` fd 0.
+    /// Spawns `path` with `argv` and `envp`; `statusFD` becomes fd 3, `controlFD` fd 0 and
+    /// `configFD` (unless -1) fd 4.
     /// - Returns: The pid, or -1 and the error number.
-    func spawn(path: String, argv: [String], envp: [String], statusFD: Int32, controlFD: Int32) async -> (pid_t, Int32) {
+    func spawn(path: String, argv: [String], envp: [String], statusFD: Int32, controlFD: Int32, configFD: Int32 = -1) async
+        -> (pid_t, Int32)
+    {
         await withCheckedContinuation { continuation in
             queue.withLock {
-                $0.append(Request(path: path, argv: argv, envp: envp, statusFD: statusFD, controlFD: controlFD, done: continuation))
+                $0.append(Request(path: path, argv: argv, envp: envp, statusFD: statusFD, controlFD: controlFD, configFD: configFD, done: continuation))
             }
             wakeup.signal()
         }

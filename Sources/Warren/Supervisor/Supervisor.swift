@@ -32,8 +32,11 @@ final class Supervisor {
     private typealias SlotKey = SupervisorState.SlotKey
     private typealias ChildID = SupervisorState.ChildID
 
-    private var configuration: WarrenConfiguration
-    private let configPath: String
+    /// The config in force, and the copy its children read (never the file, which may have
+    /// changed since: see ``ConfigSnapshot``).
+    private var snapshot: ConfigSnapshot
+    private var configuration: WarrenConfiguration { snapshot.configuration }
+    private var configPath: String { snapshot.path }
     private let registry: TaskRegistry
     private let logger: Logger
     private let executable: String
@@ -49,9 +52,8 @@ final class Supervisor {
     /// When the supervisor's loop last ran: the watchdog pings systemd only while it is recent.
     private let lastTick = Heartbeat()
 
-    init(configuration: WarrenConfiguration, configPath: String, registry: TaskRegistry, logger: Logger) {
-        self.configuration = configuration
-        self.configPath = configPath
+    init(snapshot: ConfigSnapshot, registry: TaskRegistry, logger: Logger) {
+        self.snapshot = snapshot
         self.registry = registry
         self.logger = logger
         // /proc/self/exe is this very binary, however it was started (PATH, symlink, relative).
@@ -172,8 +174,11 @@ final class Supervisor {
             let (metrics, queue) = (self.metrics, key.queue)
             child = try await ChildProcess(
                 executable: executable, argv0: CommandLine.arguments.first ?? "warren",
-                arguments: ["child", "--config", configPath, "--queue", key.queue, "--slot", "\(key.slot)"],
-                environment: childEnvironment
+                arguments: [
+                    "child", "--config", configPath, "--config-fd", "\(ConfigSnapshot.childDescriptor)", "--queue", key.queue,
+                    "--slot", "\(key.slot)",
+                ],
+                environment: childEnvironment, configFD: snapshot.descriptor
             ) { report in
                 switch report {
                 case .started: metrics.taskStarted(queue: queue)
@@ -253,23 +258,23 @@ final class Supervisor {
     /// Reads the config file again and declares its topology; the state machine replaces the
     /// children if both worked.
     private func loadConfig() async {
-        let new: WarrenConfiguration
+        let fresh: ConfigSnapshot
         do {
-            new = try ConfigLoader.load(path: configPath, environment: ProcessInfo.processInfo.environment)
+            fresh = try ConfigSnapshot(path: configPath, environment: ProcessInfo.processInfo.environment)
         } catch {
             logger.error("reload refused: the new config is invalid; still running on the old one", metadata: ["error": "\(error)"])
             perform(state.reloadRefused())
             return
         }
         do {
-            try await Topology.declare(configuration: new, taskNames: registry.names, logger: logger)
+            try await Topology.declare(configuration: fresh.configuration, taskNames: registry.names, logger: logger)
         } catch {
             logger.error("reload refused: cannot declare the new topology; still running on the old one", metadata: ["error": "\(error)"])
             perform(state.reloadRefused())
             return
         }
-        configuration = new
-        perform(state.reloadConfigured(Self.slotKeys(new), now: .now))
+        snapshot = fresh
+        perform(state.reloadConfigured(Self.slotKeys(fresh.configuration), now: .now))
     }
 
     // MARK: - Logs and metrics
