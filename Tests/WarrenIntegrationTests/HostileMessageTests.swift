@@ -1,0 +1,134 @@
+import AMQP
+import Foundation
+import Testing
+import Warren
+
+/// Single hostile messages that used to loop a queue or crash a child (issue 12, "High"): each
+/// must run a bounded number of times and end as exactly one dead letter with a reason, while
+/// ordinary tasks on the same queue keep completing, each once.
+@Suite("Hostile messages", .serialized, .enabled(if: IntegrationBroker.available, IntegrationBroker.skipReason))
+struct HostileMessageTests {
+    /// Ordinary `demo.add` tasks published before and after the hostile message.
+    static let ordinary = 20
+
+    enum Kind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        /// Headers padded to ~130.9 KB on a task that ends dead-lettered (`demo.add` with 3 args):
+        /// the dead letter's headers no longer fit a 131,072-byte frame.
+        case paddedHeaders = "padded headers"
+        /// `demo.fail` with a 200,000-character message: the error text in `x-warren-error`.
+        case hugeError = "200,000-character error"
+        /// An `id` of 300 bytes, `reply_to` and no `correlation_id`: the reply's correlation_id
+        /// would be a shortstr over 255 bytes.
+        case longID = "300-byte id with reply_to"
+        /// `retries: 9223372036854775807`: `retries + 1` overflowed and crashed the child.
+        case hugeRetries = "retries Int64.max"
+
+        var testDescription: String { rawValue }
+
+        var expectedReason: String {
+            switch self {
+            case .paddedHeaders, .longID, .hugeRetries: "malformed"
+            case .hugeError: "failed"
+            }
+        }
+    }
+
+    /// The hostile message (straight to `queue`), and the text that marks its log lines.
+    static func hostile(_ kind: Kind, queue: String, replyTo: String) -> (properties: AMQPBasicProperties, body: [UInt8], marker: String) {
+        let marker = "hostile-\(UUID().uuidString.lowercased())"
+        var properties = AMQPBasicProperties(contentType: "application/json", contentEncoding: "utf-8", deliveryMode: .persistent)
+        var headers: AMQPTable = ["lang": "py", "task": "demo.add", "id": .string(marker), "retries": .int32(0)]
+        var body = Array("[[2, 3], {}, {}]".utf8)
+        switch kind {
+        case .paddedHeaders:
+            body = Array("[[1, 2, 3], {}, {}]".utf8)
+            // As large as the publisher's own frame allows: nothing is left for Warren's headers.
+            headers["pad"] = .string(String(repeating: "p", count: 130_900))
+        case .hugeError:
+            headers["task"] = "demo.fail"
+            body = Array(#"[["\#(String(repeating: "e", count: 200_000))"], {}, {}]"#.utf8)
+        case .longID:
+            headers["id"] = .string(marker + String(repeating: "i", count: 300 - marker.utf8.count))
+            properties.replyTo = replyTo
+        case .hugeRetries:
+            headers["retries"] = .int64(Int64.max)
+        }
+        properties.headers = headers
+        return (properties, body, marker)
+    }
+
+    @Test("one hostile message: a bounded number of runs, then one dead letter with a reason; ordinary tasks each run once", arguments: Kind.allCases)
+    func hostileMessage(_ kind: Kind) async throws {
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await DemoWorker(config: setup.path)
+        let children = Set(worker.childPIDs)
+        let broker = try await BrokerIO.open()
+        let replies = try await broker.replyQueue()  // channel 2
+        try await broker.consume(setup.deadLetterQueue)  // channel 3
+        let queue = setup.queue("latency")
+
+        func ordinary(_ i: Int) async throws -> String {
+            let id = UUID().uuidString.lowercased()
+            let properties = AMQPBasicProperties(
+                contentType: "application/json", contentEncoding: "utf-8",
+                headers: ["lang": "py", "task": "demo.add", "id": .string(id), "retries": .int32(0)], deliveryMode: .persistent,
+                correlationID: id, replyTo: replies)
+            try await broker.publish(Array("[[\(i), 1], {}, {}]".utf8), exchange: "", routingKey: queue, properties: properties)
+            return id
+        }
+        var ids: [String] = []
+        for i in 0..<Self.ordinary { ids.append(try await ordinary(i)) }
+        let hostile = Self.hostile(kind, queue: queue, replyTo: replies)
+        try await broker.publish(hostile.body, exchange: "", routingKey: queue, properties: hostile.properties)
+        for i in Self.ordinary..<2 * Self.ordinary { ids.append(try await ordinary(i)) }
+
+        // Every ordinary task replies, and the hostile message comes out as one dead letter.
+        var answered: [String: Int] = [:]
+        var dead: [AMQPDelivery] = []
+        let deadline = ContinuousClock.now + .seconds(30)
+        while answered.count < ids.count || dead.isEmpty {
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { break }
+            guard let delivery = try? await broker.nextDelivery(timeout: left) else { break }
+            if delivery.channel == 3 { dead.append(delivery) } else if let id = delivery.properties.correlationID { answered[id, default: 0] += 1 }
+        }
+        let seen = worker.lines(containing: hostile.marker).filter { $0.contains("dead-lettered") || $0.contains("task started") }.count
+        let logBytes = worker.log.reduce(0) { $0 + $1.utf8.count }
+        print("hostile \(kind.rawValue): handled \(seen) times, \(dead.count) dead letters, "
+            + "\(answered.count) of \(ids.count) ordinary tasks answered (\(answered.values.filter { $0 > 1 }.count) twice), "
+            + "\(worker.lines(containing: "child died").count) child deaths, log \(worker.log.count) lines, \(logBytes) bytes")
+        #expect(Set(answered.keys) == Set(ids), "\(kind): \(answered.count) of \(ids.count) ordinary tasks replied")
+        try #require(dead.count >= 1, "\(kind): no dead letter")
+        let headers = dead[0].properties.headers ?? [:]
+        #expect(headers["x-warren-reason"]?.stringValue == kind.expectedReason)
+        let error = headers["x-warren-error"]?.stringValue ?? ""
+        #expect(!error.isEmpty && error.utf8.count <= 8192, "\(kind): x-warren-error of \(error.utf8.count) bytes")
+        #expect(dead[0].body == hostile.body)
+        if kind == .paddedHeaders {  // too large with the reasons added: the padding was left out
+            #expect(headers["x-warren-dropped-headers"]?.stringValue == "pad")
+            #expect(headers["pad"] == nil && headers["id"]?.stringValue == hostile.marker)
+        }
+
+        #expect(Set(worker.childPIDs) == children, "\(kind): a child was replaced")
+        #expect(!worker.log.contains { $0.contains("child died") || $0.contains("child failed") })
+        #expect(await worker.stop() == 0)
+
+        // Exactly once: no second dead letter, no second reply; the work queue is empty.
+        while let late = try? await broker.nextDelivery(timeout: .seconds(1)) {
+            if late.channel == 3 { dead.append(late) } else if let id = late.properties.correlationID { answered[id, default: 0] += 1 }
+        }
+        #expect(dead.count == 1, "\(kind): \(dead.count) dead letters")
+        #expect(answered.values.allSatisfy { $0 == 1 }, "\(kind): an ordinary task replied twice")
+        for id in ids {
+            let runs = worker.lines(containing: id).filter { $0.contains("task succeeded") }.count
+            #expect(runs == 1, "\(kind): task \(id) ran \(runs) times")
+        }
+        let handled = worker.lines(containing: hostile.marker).filter { $0.contains("dead-lettered") || $0.contains("task started") }
+        #expect((1...4).contains(handled.count), "\(kind): the hostile message was handled \(handled.count) times")
+        let longest = worker.log.map(\.utf8.count).max() ?? 0
+        #expect(longest <= 16_384, "\(kind): a log line of \(longest) bytes")
+        #expect(try await broker.depth(queue) == 0)
+        await broker.close()
+    }
+}
