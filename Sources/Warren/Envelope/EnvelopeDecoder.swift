@@ -81,8 +81,9 @@ public struct EnvelopeDecoder: Sendable {
         try checkContent(properties, reader: reader)
 
         let retries = try reader.int("retries") ?? 0
-        guard (0...Self.maxRetries).contains(retries) else {
-            throw reader.error("header 'retries' is out of range (0 to \(Self.maxRetries)), got \(retries)")
+        guard retries >= 0 else { throw reader.error("header 'retries' must not be negative, got \(retries)") }
+        guard retries <= Self.maxRetries else {
+            throw reader.error("header 'retries' is out of range (at most \(Self.maxRetries)), got \(retries)")
         }
         let eta = try reader.time("eta")
         let expires = try reader.time("expires")
@@ -124,9 +125,10 @@ public struct EnvelopeDecoder: Sendable {
     /// `correlation_id`) holds.
     public static let maxIDBytes = 255
 
-    /// The largest `retries` accepted: the attempt after it must still fit the 32-bit integer
-    /// Warren writes back as `retries` (2,147,483,646). Beyond it the message is malformed.
-    public static let maxRetries = Int(Int32.max) - 1
+    /// The largest `retries` accepted: one less than `Int64.max`, so that the attempt after it
+    /// (`retries + 1`, which Warren counts and writes back) is a number too. Beyond it the message
+    /// is malformed. (py-amqp sends counts beyond ±2^31-1 as signed 64-bit values.)
+    public static let maxRetries = Int(Int64.max) - 1
 
     // MARK: - Content type, encoding, compression
 

@@ -212,7 +212,7 @@ extension ChildWorker {
             "retry.in": "\(delay.secondsText)",
         ])
         var headers = DeadLetterHeaders.recordingFailure(in: delivery.properties.headers, delivery: delivery)
-        headers["retries"] = .int32(Int32(clamping: attempt))
+        headers["retries"] = TaskMessage.integer(attempt)  // 32-bit, or 64-bit beyond (as py-amqp writes it)
         switch await republish(delivery, task: task, headers: headers, until: Date().addingTimeInterval(delay.seconds), io: io) {
         case .done: return (.ack, .retried)
         case .failed: return (.requeue, .retried)
