@@ -44,7 +44,7 @@ enum DeadLetterHeaders {
         h[Self.exchange] = route(Self.exchange, delivery.exchange)
         h[Self.routingKey] = route(Self.routingKey, delivery.routingKey)
         h[Self.attempts] = .int32(Int32(clamping: attempts))
-        if h[Self.firstFailure] == nil || h[Self.firstFailure] == .void { h[Self.firstFailure] = stamp }
+        if !Self.isTime(h[Self.firstFailure]) { h[Self.firstFailure] = stamp }
         h[Self.lastFailure] = stamp
         h["warren-wait"] = nil
         return h
@@ -58,7 +58,7 @@ enum DeadLetterHeaders {
         var result = properties
         var headers = properties.headers ?? [:]
         let candidates = headers.enumerated()
-            .filter { !$0.element.key.hasPrefix("x-warren-") }
+            .filter { !isWarrens($0.element.key, $0.element.value) }
             .sorted { ($0.element.value.encodedSize, $1.offset) > ($1.element.value.encodedSize, $0.offset) }
         var dropped: [String] = []
         for (_, entry) in candidates {
@@ -69,6 +69,26 @@ enum DeadLetterHeaders {
             if result.fits(frameMax: frameMax) { return result }
         }
         return nil
+    }
+
+    /// The headers Warren writes on a dead letter, each bounded.
+    private static let written: Set<String> = [
+        reason, errorType, errorMessage, task, queue, exchange, routingKey, attempts, firstFailure, lastFailure,
+        droppedHeaders, "x-warren-original-expiration",
+    ]
+
+    /// Whether this entry is one Warren wrote (and bounded), so never left out; an `x-warren-`
+    /// header a client sent that is not one of them, or is larger than any Warren writes, is the
+    /// client's.
+    private static func isWarrens(_ key: String, _ value: AMQPValue) -> Bool {
+        written.contains(key) && value.encodedSize <= 4 + ErrorText.maxBytes
+    }
+
+    /// An ISO-8601 time as Warren writes it (no longer than 40 bytes), for the first-failure time
+    /// a message carries: anything else (a client's) is replaced.
+    private static func isTime(_ value: AMQPValue?) -> Bool {
+        guard let text = value?.stringValue, text.utf8.count <= 40 else { return false }
+        return CeleryTime.parse(text) != nil
     }
 
     /// A dead letter's properties in their minimal form, for when the full one could not be
@@ -108,7 +128,7 @@ enum DeadLetterHeaders {
     static func recordingFailure(in headers: AMQPTable?, delivery: AMQPDelivery, now: Date = Date()) -> AMQPTable {
         var h = headers ?? [:]
         let stamp = AMQPValue.string(CeleryTime.format(now))
-        if h[Self.firstFailure] == nil { h[Self.firstFailure] = stamp }
+        if !Self.isTime(h[Self.firstFailure]) { h[Self.firstFailure] = stamp }
         h[Self.lastFailure] = stamp
         if h[Self.exchange] == nil { h[Self.exchange] = .string(delivery.exchange) }
         if h[Self.routingKey] == nil { h[Self.routingKey] = .string(delivery.routingKey) }
