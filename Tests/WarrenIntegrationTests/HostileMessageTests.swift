@@ -131,4 +131,94 @@ struct HostileMessageTests {
         #expect(try await broker.depth(queue) == 0)
         await broker.close()
     }
+
+    /// One message of the settle-path fuzz: what it carries and how it must end.
+    struct FuzzCase {
+        var properties: AMQPBasicProperties
+        var body: [UInt8]
+        var id: String
+        /// The dead letter's reason, or nil when the task succeeds.
+        var reason: String?
+    }
+
+    static func fuzzCase(_ index: Int, replyTo: String, using rng: inout SplitMix64) -> FuzzCase {
+        // An id of 1 to 400 bytes: over 255 it is malformed (no reply could carry it).
+        let prefix = "fuzz-\(index)-"
+        let id = prefix + String(repeating: "i", count: Int.random(in: 0...400 - prefix.count, using: &rng))
+        var headers: AMQPTable = ["lang": "py", "id": .string(id), "retries": .int32(0)]
+        // Headers from none to as large as the publisher's own frame allows.
+        if Bool.random(using: &rng) { headers["pad"] = .string(String(repeating: "p", count: Int.random(in: 0...130_700, using: &rng))) }
+        let body: String
+        var reason: String?
+        switch Int.random(in: 0..<3, using: &rng) {
+        case 0:
+            headers["task"] = "demo.add"
+            body = "[[\(index), 1], {}, {}]"
+        case 1:
+            headers["task"] = "demo.add"
+            body = "[[\(index), 1, 2], {}, {}]"
+            reason = "malformed"
+        default:
+            headers["task"] = "demo.fail"
+            body = #"[["\#(index) \#(String(repeating: "e", count: Int.random(in: 0...300_000, using: &rng)))"], {}, {}]"#
+            reason = "failed"
+        }
+        if id.utf8.count > 255 { reason = "malformed" }
+        let properties = AMQPBasicProperties(
+            contentType: "application/json", contentEncoding: "utf-8", headers: headers, deliveryMode: .persistent, replyTo: replyTo)
+        return FuzzCase(properties: properties, body: Array(body.utf8), id: id, reason: reason)
+    }
+
+    @Test("settle-path fuzz: random header sizes up to frame_max, id lengths, error sizes; each message ends once, as it must")
+    func settlePathFuzz() async throws {
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await DemoWorker(config: setup.path)
+        let children = Set(worker.childPIDs)
+        let broker = try await BrokerIO.open()
+        let replies = try await broker.replyQueue()  // channel 2
+        try await broker.consume(setup.deadLetterQueue)  // channel 3
+        let queue = setup.queue("latency")
+
+        let seed = UInt64.random(in: 0 ... .max)
+        var rng = SplitMix64(seed: seed)
+        let cases = (0..<40).map { Self.fuzzCase($0, replyTo: replies, using: &rng) }
+        for c in cases { try await broker.publish(c.body, exchange: "", routingKey: queue, properties: c.properties) }
+
+        let expectedDead = cases.filter { $0.reason != nil }.count
+        let expectedReplies = cases.filter { $0.id.utf8.count <= 255 }.count
+        var dead: [[UInt8]: [AMQPDelivery]] = [:]
+        var answered: [String: Int] = [:]
+        let deadline = ContinuousClock.now + .seconds(60)
+        while dead.values.joined().count < expectedDead || answered.values.reduce(0, +) < expectedReplies {
+            let left = deadline - ContinuousClock.now
+            guard left > .zero, let delivery = try? await broker.nextDelivery(timeout: left) else { break }
+            if delivery.channel == 3 { dead[delivery.body, default: []].append(delivery) }
+            else if let id = delivery.properties.correlationID { answered[id, default: 0] += 1 }
+        }
+        #expect(Set(worker.childPIDs) == children, "a child was replaced (seed \(seed))")
+        #expect(await worker.stop() == 0)
+        while let late = try? await broker.nextDelivery(timeout: .seconds(1)) {
+            if late.channel == 3 { dead[late.body, default: []].append(late) }
+            else if let id = late.properties.correlationID { answered[id, default: 0] += 1 }
+        }
+        for c in cases {
+            let letters = dead[c.body] ?? []
+            let what = "message \(c.id.prefix(12)) (id \(c.id.utf8.count) bytes, body \(c.body.count), "
+                + "headers \(c.properties.headers?.encodedSize ?? 0)) (seed \(seed))"
+            #expect(letters.count == (c.reason == nil ? 0 : 1), "\(what): \(letters.count) dead letters")
+            if let letter = letters.first {
+                let headers = letter.properties.headers ?? [:]
+                #expect(headers["x-warren-reason"]?.stringValue == c.reason, "\(what)")
+                #expect(headers["x-warren-error"]?.stringValue.map { !$0.isEmpty && $0.utf8.count <= 4096 } == true, "\(what)")
+            }
+            #expect(answered[c.id] == (c.id.utf8.count <= 255 ? 1 : nil), "\(what): \(answered[c.id] ?? 0) replies")
+        }
+        #expect(!worker.log.contains { $0.contains("child died") || $0.contains("child failed") })
+        let longest = worker.log.map(\.utf8.count).max() ?? 0
+        #expect(longest <= 16_384, "a log line of \(longest) bytes (seed \(seed))")
+        #expect(try await broker.depth(queue) == 0)
+        await broker.close()
+        print("settle-path fuzz: \(cases.count) messages, \(dead.count) dead letters, \(answered.count) replies, longest log line \(longest) bytes (seed \(seed))")
+    }
 }
