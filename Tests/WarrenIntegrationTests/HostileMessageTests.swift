@@ -221,4 +221,43 @@ struct HostileMessageTests {
         await broker.close()
         print("settle-path fuzz: \(cases.count) messages, \(dead.count) dead letters, \(answered.count) replies, longest log line \(longest) bytes (seed \(seed))")
     }
+
+    @Test("quorum queue: a poison task with headers padded to fill the frame is dead-lettered once, padding left out, not run")
+    func quorumPoisonWithPaddedHeaders() async throws {
+        let setup = try TestSetup(latency: ["children: 1", "prefetch: 1", "type: quorum"])
+        defer { setup.tearDown() }
+        let broker = try await BrokerIO.open()
+        try await broker.declare(try setup.configuration(), tasks: ["demo.add"])
+        let queue = setup.queue("latency")
+        let id = "quorum-\(UUID().uuidString.lowercased())"
+        let properties = AMQPBasicProperties(
+            contentType: "application/json", contentEncoding: "utf-8",
+            headers: ["lang": "py", "task": "demo.add", "id": .string(id), "retries": .int32(0), "pad": .string(String(repeating: "p", count: 130_700))],
+            deliveryMode: .persistent)
+        try await broker.publish(Array("[[1, 1], {}, {}]".utf8), exchange: "", routingKey: queue, properties: properties)
+        // Ten deliveries given back unacknowledged, as ten crashed consumers would.
+        let given = try await broker.io.perform { connection throws(AMQPError) -> Int in
+            let channel = try connection.openChannel()
+            defer { try? channel.close() }
+            var given = 0
+            for _ in 0..<10 {
+                guard let delivery = try channel.get(queue: queue) else { break }
+                try channel.nack(delivery.deliveryTag, requeue: true)
+                given += 1
+            }
+            return given
+        }
+        #expect(given == 10)
+        try await broker.consume(setup.deadLetterQueue)
+        let worker = try await DemoWorker(config: setup.path)
+        let dead = try await broker.nextDelivery(timeout: .seconds(20))
+        let headers = dead.properties.headers ?? [:]
+        #expect(headers["x-warren-reason"]?.stringValue == "poison")
+        #expect(headers["id"]?.stringValue == id && headers["pad"] == nil && headers["x-warren-dropped-headers"] == "pad")
+        #expect(worker.lines(containing: id).filter { $0.contains("task started") }.isEmpty)
+        #expect(await worker.stop() == 0)
+        await #expect(throws: WorkerTestError.self) { _ = try await broker.nextDelivery(timeout: .seconds(1)) }
+        #expect(try await broker.depth(queue) == 0)
+        await broker.close()
+    }
 }
