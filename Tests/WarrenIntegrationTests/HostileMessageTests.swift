@@ -22,12 +22,17 @@ struct HostileMessageTests {
         case longID = "300-byte id with reply_to"
         /// `retries: 9223372036854775807`: `retries + 1` overflowed and crashed the child.
         case hugeRetries = "retries Int64.max"
+        /// A task that fails and would be retried (`demo.flaky`), its headers padded so that the
+        /// retry's headers no longer fit: it can never be retried.
+        case paddedRetry = "padded headers on a retry"
+        /// A task with an `eta` an hour ahead, its headers padded so that it cannot be sent to wait.
+        case paddedWait = "padded headers on an eta"
 
         var testDescription: String { rawValue }
 
         var expectedReason: String {
             switch self {
-            case .paddedHeaders, .longID, .hugeRetries: "malformed"
+            case .paddedHeaders, .longID, .hugeRetries, .paddedRetry, .paddedWait: "malformed"
             case .hugeError: "failed"
             }
         }
@@ -52,6 +57,14 @@ struct HostileMessageTests {
             properties.replyTo = replyTo
         case .hugeRetries:
             headers["retries"] = .int64(Int64.max)
+        case .paddedRetry:
+            headers["task"] = "demo.flaky"
+            body = Array("[[5], {}, {}]".utf8)
+            headers["pad"] = .string(String(repeating: "p", count: 130_900))
+        case .paddedWait:
+            let eta = Date().addingTimeInterval(3600).formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
+            headers["eta"] = .string(eta)
+            headers["pad"] = .string(String(repeating: "p", count: 130_850))
         }
         properties.headers = headers
         return (properties, body, marker)
@@ -105,7 +118,7 @@ struct HostileMessageTests {
         let error = headers["x-warren-error"]?.stringValue ?? ""
         #expect(!error.isEmpty && error.utf8.count <= 8192, "\(kind): x-warren-error of \(error.utf8.count) bytes")
         #expect(dead[0].body == hostile.body)
-        if kind == .paddedHeaders {  // too large with the reasons added: the padding was left out
+        if [.paddedHeaders, .paddedRetry, .paddedWait].contains(kind) {  // too large with the reasons added: the padding was left out
             #expect(headers["x-warren-dropped-headers"]?.stringValue == "pad")
             #expect(headers["pad"] == nil && headers["id"]?.stringValue == hostile.marker)
         }
