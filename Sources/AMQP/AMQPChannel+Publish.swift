@@ -14,12 +14,24 @@ extension AMQPChannel {
     ///     matches no queue, instead of dropping it.
     ///   - properties: Content type, headers, delivery mode and the rest.
     /// - Returns: The publisher-confirm sequence number when confirms are on, else `nil`.
+    /// - Throws: ``AMQPError/Code/invalidArgument`` before anything is sent, the connection
+    ///   intact, when the exchange, routing key or a short-string property is over 255 bytes, a
+    ///   header name is, or the properties do not fit a frame (see
+    ///   ``AMQPBasicProperties/encodingProblem(frameMax:)``): librabbitmq would send the method
+    ///   frame and then fail on the content header, which breaks the connection.
     @discardableResult
     public func publish(
         _ body: [UInt8], exchange: String = "", routingKey: String, mandatory: Bool = false,
         properties: AMQPBasicProperties = AMQPBasicProperties()
     ) throws(AMQPError) -> UInt64? {
         try connection.ensureChannel(id)
+        let context = "basic.publish to '\(exchange.prefix(255))' with '\(routingKey.prefix(255))'"
+        if exchange.utf8.count > 255 || routingKey.utf8.count > 255 {
+            throw AMQPError(.invalidArgument, "an exchange name or routing key is over 255 bytes", context: context)
+        }
+        if let problem = properties.encodingProblem(frameMax: connection.frameMax) {
+            throw AMQPError(.invalidArgument, "the message cannot be sent: \(problem)", context: context)
+        }
         let pool = connection.pool
         defer { pool.recycle() }
         var props = properties.cValue(in: pool)
@@ -29,7 +41,8 @@ extension AMQPChannel {
                 amqp_bytes_t(len: raw.count, bytes: UnsafeMutableRawPointer(mutating: raw.baseAddress)))
         }
         guard status == AMQP_STATUS_OK.rawValue else {
-            throw connection.fail(libraryStatus: status, context: "basic.publish to '\(exchange)' with '\(routingKey)'")
+            // The method frame may have gone out without its content: the connection is unusable.
+            throw connection.failPublish(libraryStatus: status, context: context)
         }
         guard connection.channels[id]!.confirmMode else { return nil }
         let sequence = connection.channels[id]!.nextPublishSequence

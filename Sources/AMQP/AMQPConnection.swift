@@ -386,6 +386,16 @@ public final class AMQPConnection {
         }
     }
 
+    /// Records a failed `basic.publish`: whatever the status, the connection is marked dead, since
+    /// librabbitmq may have sent the method frame without its content header (the broker then
+    /// closes the connection with `UNEXPECTED_FRAME` at the next frame).
+    func failPublish(libraryStatus status: Int32, context: String) -> AMQPError {
+        let error = fail(libraryStatus: status, context: context)
+        guard failure == nil else { return error }
+        return fail(AMQPError(.connectionClosed, "the connection is unusable after a failed publish: \(error.message)",
+            context: context, libraryStatus: status))
+    }
+
     private func fail(_ error: AMQPError) -> AMQPError {
         if failure == nil { failure = error }
         return error

@@ -62,6 +62,14 @@ public struct EnvelopeDecoder: Sendable {
         let headerID = try reader.string("id")
         let id = [headerID, properties.messageID, properties.correlationID]
             .compactMap { $0 }.first { !$0.isEmpty } ?? TaskMessage.newID()
+        // The id is the reply's correlation_id (an AMQP short string) when the task has none:
+        // longer, no reply could be sent. No Celery client makes one (it sends the id as the
+        // task's own correlation_id too).
+        guard id.utf8.count <= Self.maxIDBytes else {
+            throw EnvelopeError(
+                .invalidHeader, "header 'id' is \(id.utf8.count) bytes; a task id is at most \(Self.maxIDBytes) bytes "
+                    + "(it is the reply's correlation_id, an AMQP short string)", taskName: name, taskID: id)
+        }
         reader.taskID = id
         func failure(_ code: EnvelopeError.Code, _ message: String) -> EnvelopeError {
             EnvelopeError(code, message, taskName: name, taskID: id)
@@ -74,6 +82,9 @@ public struct EnvelopeDecoder: Sendable {
 
         let retries = try reader.int("retries") ?? 0
         guard retries >= 0 else { throw reader.error("header 'retries' must not be negative, got \(retries)") }
+        guard retries <= Self.maxRetries else {
+            throw reader.error("header 'retries' is out of range (at most \(Self.maxRetries)), got \(retries)")
+        }
         let eta = try reader.time("eta")
         let expires = try reader.time("expires")
         let timeLimit = try reader.timeLimit()
@@ -109,6 +120,15 @@ public struct EnvelopeDecoder: Sendable {
         message.headers = headers
         return message
     }
+
+    /// The longest task id accepted, in UTF-8 bytes: 255, what an AMQP short string (the reply's
+    /// `correlation_id`) holds.
+    public static let maxIDBytes = 255
+
+    /// The largest `retries` accepted: one less than `Int64.max`, so that the attempt after it
+    /// (`retries + 1`, which Warren counts and writes back) is a number too. Beyond it the message
+    /// is malformed. (py-amqp sends counts beyond ±2^31-1 as signed 64-bit values.)
+    public static let maxRetries = Int(Int64.max) - 1
 
     // MARK: - Content type, encoding, compression
 

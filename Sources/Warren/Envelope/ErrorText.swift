@@ -18,6 +18,30 @@ enum ErrorText {
         escapingControls(cut(text, limit))
     }
 
+    /// The most bytes of error text Warren writes back in a dead letter's `x-warren-error`, a
+    /// log line or a reply: 4 KiB. A handler's error (or a client's value in it) can be any size;
+    /// copied whole it made dead letters too large to publish and log lines of hundreds of KB.
+    static let maxBytes = 4096
+
+    /// `text` cut to at most `maxBytes` UTF-8 bytes (on a character boundary), with a marker saying
+    /// how long it was: `… [cut: 200000 bytes in all]`. Text that fits is returned unchanged.
+    static func bounded(_ text: String, maxBytes: Int = maxBytes) -> String {
+        let total = text.utf8.count
+        guard total > maxBytes else { return text }
+        let marker = "… [cut: \(total) bytes in all]"
+        let budget = max(0, maxBytes - marker.utf8.count)
+        var used = 0
+        var kept = Substring()
+        for index in text.indices {
+            let next = text.index(after: index)
+            let size = text.utf8.distance(from: index, to: next)
+            if used + size > budget { break }
+            used += size
+            kept = text[text.startIndex..<next]
+        }
+        return kept + marker
+    }
+
     private static func cut(_ text: String, _ limit: Int) -> String {
         text.count > limit ? String(text.prefix(limit)) + "…" : text
     }

@@ -208,3 +208,24 @@ extension TaskMessage {
         return (replyTo, reply.encoded(correlationID: correlation))
     }
 }
+
+extension TaskReply {
+    /// The reply with its error text bounded, as Warren publishes it: for a state other than
+    /// `SUCCESS`, the traceback and each of the exception's arguments (`exc_message`) cut to
+    /// `maxBytes` (an argument that is not text, to its JSON text when longer). A handler's
+    /// return value is its own business and is left whole.
+    func boundingErrorText(maxBytes: Int = ErrorText.maxBytes) -> TaskReply {
+        guard state != .success else { return self }
+        var reply = self
+        reply.traceback = traceback.map { ErrorText.bounded($0, maxBytes: maxBytes) }
+        if case .object(var object) = result, case .array(let arguments)? = object["exc_message"] {
+            object["exc_message"] = .array(arguments.map { argument in
+                if case .string(let text) = argument { return .string(ErrorText.bounded(text, maxBytes: maxBytes)) }
+                let json = argument.jsonText
+                return json.utf8.count > maxBytes ? .string(ErrorText.bounded(json, maxBytes: maxBytes)) : argument
+            })
+            reply.result = .object(object)
+        }
+        return reply
+    }
+}

@@ -10,6 +10,19 @@ enum Settlement {
     case requeue
 }
 
+/// What became of a message Warren publishes on a task's settle path (a retry, a wait, a dead
+/// letter).
+enum Handover {
+    /// The broker confirmed it: the delivery can be acknowledged.
+    case done
+    /// The broker refused it, or the connection failed: the delivery goes back to its queue.
+    case failed
+    /// It could not be sent at all as it is (over 255 bytes where AMQP allows no more, or too
+    /// large for a frame); nothing was sent and the connection is intact. Sending it again would
+    /// fail again: the caller must send something smaller, never requeue.
+    case unsendable(String)
+}
+
 /// The handler took longer than its soft time limit and was cancelled.
 struct TimeLimitExceeded: Error, CustomStringConvertible, CeleryExceptionConvertible {
     var limit: Duration
@@ -45,15 +58,18 @@ extension ChildWorker {
             task = try decoder.decode(delivery: delivery)
         } catch {
             let name = delivery.properties.headers?["task"]?.stringValue ?? delivery.routingKey
-            logger.error("malformed message dead-lettered", metadata: ["task.name": "\(ErrorText.escaped(name))", "error": "\(error.message)"])
+            var metadata: Logger.Metadata = ["task.name": "\(ErrorText.escaped(name))", "error": "\(ErrorText.bounded(error.message))"]
+            if let id = error.taskID { metadata["task.id"] = "\(ErrorText.escaped(id, limit: DeadLetterHeaders.maxNameBytes))" }
+            logger.error("malformed message dead-lettered", metadata: metadata)
             return (await deadLetter(
                 delivery, reason: .malformed, errorType: "EnvelopeError", message: error.message, task: name, attempts: 0, io: io), nil)
         }
-        if delivery.redelivered, queue.type == .quorum, let count = delivery.properties.headers?["x-delivery-count"]?.intValue,
-            count >= quorumRedeliveryLimit
+        if delivery.redelivered, queue.type == .quorum,
+            let count = Self.deliveryCount(delivery.properties.headers?["x-delivery-count"]), count >= quorumRedeliveryLimit
         {
-            let text = "the broker delivered the task \(count + 1) times without it being acknowledged"
-            logger.error("poison task dead-lettered", metadata: ["task.id": "\(task.id)", "task.name": "\(task.name)", "deliveries": "\(count + 1)"])
+            let deliveries = count == .max ? "more than \(count)" : "\(count + 1)"
+            let text = "the broker delivered the task \(deliveries) times without it being acknowledged"
+            logger.error("poison task dead-lettered", metadata: ["task.id": "\(task.id)", "task.name": "\(task.name)", "deliveries": "\(deliveries)"])
             reply(.failure(CeleryException(type: "WorkerLostError", module: "billiard.exceptions", message: text), for: task), to: task, io: io)
             return (await deadLetter(
                 delivery, reason: .poison, errorType: "WorkerLostError", message: text, task: task.name, attempts: task.retries + 1,
@@ -79,11 +95,11 @@ extension ChildWorker {
     {
         var log = logger
         log[metadataKey: "task.id"] = "\(task.id)"
-        log[metadataKey: "task.name"] = "\(task.name)"
+        log[metadataKey: "task.name"] = "\(ErrorText.escaped(task.name, limit: DeadLetterHeaders.maxNameBytes))"
         log[metadataKey: "task.attempt"] = "\(task.retries + 1)"
 
         guard let handler = registry.handler(for: task.name) else {
-            let text = "no task named '\(task.name)' is registered in this worker"
+            let text = "no task named \(ErrorText.quoted(task.name, limit: DeadLetterHeaders.maxNameBytes)) is registered in this worker"
             log.error("unknown task dead-lettered")
             reply(.failure(CeleryException(type: "NotRegistered", module: "celery.exceptions", message: task.name), for: task), to: task, io: io)
             return (await deadLetter(
@@ -192,11 +208,27 @@ extension ChildWorker {
         }
         let delay = requestedDelay ?? retryPolicy.delay(forAttempt: attempt)
         log.warning("task failed, will retry", metadata: [
-            "task.outcome": "retried", "error": "\(exception.type): \(exception.message)", "retry.in": "\(delay.secondsText)",
+            "task.outcome": "retried", "error": "\(ErrorText.bounded("\(exception.type): \(exception.message)"))",
+            "retry.in": "\(delay.secondsText)",
         ])
         var headers = DeadLetterHeaders.recordingFailure(in: delivery.properties.headers, delivery: delivery)
-        headers["retries"] = .int32(Int32(clamping: attempt))
-        return (await republish(delivery, task: task, headers: headers, until: Date().addingTimeInterval(delay.seconds), io: io), .retried)
+        headers["retries"] = TaskMessage.integer(attempt)  // 32-bit, or 64-bit beyond (as py-amqp writes it)
+        switch await republish(delivery, task: task, headers: headers, until: Date().addingTimeInterval(delay.seconds), io: io) {
+        case .done: return (.ack, .retried)
+        case .failed: return (.requeue, .retried)
+        case .unsendable(let why):
+            // Its own headers leave no room for the retry's: it can never be retried, so it ends here.
+            let text = "\(exception.type): \(exception.message)"
+            log.error("task failed and cannot be retried: dead-lettered", metadata: [
+                "task.outcome": "failed", "reason": "\(DeadLetterReason.malformed)", "error": "\(ErrorText.bounded(text))",
+                "why": "\(ErrorText.bounded(why, maxBytes: 512))",
+            ])
+            reply(.failure(error, for: task), to: task, io: io)
+            return (await deadLetter(
+                delivery, reason: .malformed, errorType: exception.type,
+                message: "the task failed and cannot be retried (\(why)): \(text)", task: task.name, attempts: attempt, io: io),
+                .failed)
+        }
     }
 
     private func giveUp(
@@ -204,7 +236,9 @@ extension ChildWorker {
         log: Logger
     ) async -> Settlement {
         let exception = CeleryException(error)
-        log.error("task failed, dead-lettered", metadata: ["task.outcome": "failed", "reason": "\(reason.rawValue)", "error": "\(exception.type): \(exception.message)"])
+        log.error("task failed, dead-lettered", metadata: [
+            "task.outcome": "failed", "reason": "\(reason.rawValue)", "error": "\(ErrorText.bounded("\(exception.type): \(exception.message)"))",
+        ])
         reply(.failure(error, for: task), to: task, io: io)
         return await deadLetter(
             delivery, reason: reason, errorType: exception.type, message: exception.message, task: task.name,
@@ -222,13 +256,22 @@ extension ChildWorker {
         var headers = delivery.properties.headers ?? [:]
         if headers[DeadLetterHeaders.exchange] == nil { headers[DeadLetterHeaders.exchange] = .string(delivery.exchange) }
         if headers[DeadLetterHeaders.routingKey] == nil { headers[DeadLetterHeaders.routingKey] = .string(delivery.routingKey) }
-        return await republish(delivery, task: task, headers: headers, until: eta, io: io)
+        switch await republish(delivery, task: task, headers: headers, until: eta, io: io) {
+        case .done: return .ack
+        case .failed: return .requeue
+        case .unsendable(let why):
+            log.error("task with an eta cannot be sent to wait: dead-lettered", metadata: ["why": "\(ErrorText.bounded(why, maxBytes: 512))"])
+            return await deadLetter(
+                delivery, reason: .malformed, errorType: "EnvelopeError",
+                message: "the task's eta is ahead but it cannot be sent to wait in the broker: \(why)", task: task.name,
+                attempts: task.retries, io: io)
+        }
     }
 
     /// Publishes the message again (same body and properties, these headers) so that it comes
     /// back to this queue at `eta`: through a wait queue when that is 100 ms or more away.
     private func republish(_ delivery: AMQPDelivery, task: TaskMessage, headers: AMQPTable, until eta: Date, io: AMQPConnectionThread)
-        async -> Settlement
+        async -> Handover
     {
         var headers = headers
         // It comes back with the queue's name as routing key: keep what identifies the task.
@@ -243,7 +286,7 @@ extension ChildWorker {
                 try await ensureWaitQueue(milliseconds: step, io: io)
             } catch {
                 logger.error("cannot declare a wait queue; the message goes back to its queue", metadata: ["error": "\(error)"])
-                return .requeue
+                return .failed
             }
             properties.headers = DelayedDelivery.waitHeaders(headers, milliseconds: step)
             exchange = delays.waitExchange
@@ -281,36 +324,91 @@ extension ChildWorker {
             properties.headers?["x-warren-original-expiration"] = .string(expiration)
             properties.expiration = nil
         }
-        let settlement = await publishConfirmed(
-            delivery.body, exchange: "", routingKey: configuration.deadLetterQueue, properties: properties, io: io)
-        if settlement == .ack { hooks.deadLettered(reason) }
-        return settlement
+        let queue = configuration.deadLetterQueue
+        var outcome = await publishConfirmed(delivery.body, exchange: "", routingKey: queue, properties: properties, io: io)
+        // Too large for a frame (the original headers, most often): the largest original headers
+        // are left out, then everything but the reasons. Never requeued: it would only come back.
+        if case .unsendable(let why) = outcome {
+            let frameMax = (try? await io.perform { $0.frameMax }) ?? 0
+            if frameMax > 0, let fitted = DeadLetterHeaders.fitting(properties, frameMax: frameMax) {
+                logger.warning("dead letter too large for a frame: original headers left out", metadata: [
+                    "why": "\(ErrorText.bounded(why, maxBytes: 512))",
+                    "dropped": "\(fitted.headers?[DeadLetterHeaders.droppedHeaders]?.stringValue ?? "")",
+                ])
+                outcome = await publishConfirmed(delivery.body, exchange: "", routingKey: queue, properties: fitted, io: io)
+            }
+        }
+        if case .unsendable(let why) = outcome {
+            logger.warning("dead letter cannot be published whole: sent in its minimal form", metadata: [
+                "why": "\(ErrorText.bounded(why, maxBytes: 512))"
+            ])
+            let minimal = DeadLetterHeaders.minimal(
+                delivery.properties, id: delivery.properties.headers?["id"]?.stringValue ?? delivery.properties.messageID,
+                reason: reason, errorType: errorType, message: message, task: task, queue: self.queue.name, delivery: delivery,
+                attempts: attempts)
+            outcome = await publishConfirmed(delivery.body, exchange: "", routingKey: queue, properties: minimal, io: io)
+        }
+        switch outcome {
+        case .done:
+            hooks.deadLettered(reason)
+            return .ack
+        case .failed:
+            return .requeue
+        case .unsendable(let why):  // not expected: the minimal form fits any frame a broker allows
+            logger.critical("dead letter cannot be published even in its minimal form; it goes back to its queue", metadata: [
+                "why": "\(ErrorText.bounded(why, maxBytes: 512))"
+            ])
+            return .requeue
+        }
     }
 
-    /// Publishes with a broker confirm: `.ack` for the original once confirmed, else `.requeue`,
-    /// so the message is never lost between the two.
+    /// Publishes with a broker confirm: `.done` once confirmed (the original can be acked), else
+    /// `.failed` (it goes back to its queue, so the message is never lost between the two), or
+    /// `.unsendable` when it cannot be sent as it is (nothing was sent).
     private func publishConfirmed(
         _ body: [UInt8], exchange: String, routingKey: String, properties: AMQPBasicProperties, io: AMQPConnectionThread
-    ) async -> Settlement {
+    ) async -> Handover {
         do {
             let outcome = try await io.publish(
                 body, exchange: exchange, routingKey: routingKey, mandatory: true, properties: properties, on: Self.publishChannel)
-            if case .acked = outcome { return .ack }
+            if case .acked = outcome { return .done }
             logger.error("the broker did not take a message; it goes back to its queue", metadata: [
-                "exchange": "\(exchange)", "routing_key": "\(routingKey)", "outcome": "\(outcome)",
+                "exchange": "\(exchange)", "routing_key": "\(routingKey)", "outcome": "\(ErrorText.bounded("\(outcome)", maxBytes: 512))",
             ])
+        } catch where error.code == .invalidArgument {
+            return .unsendable(error.message)
         } catch {
-            logger.error("publish failed; the message goes back to its queue", metadata: ["error": "\(error)"])
+            logger.error("publish failed; the message goes back to its queue", metadata: [
+                "error": "\(ErrorText.bounded("\(error)", maxBytes: 512))"
+            ])
         }
-        return .requeue
+        return .failed
     }
 
     /// Sends a result to the task's `reply_to`, as Celery's rpc:// backend does (not confirmed;
     /// a reply queue that no longer exists just drops it). It goes out with the acks: before
     /// the task's own, in the same pass of the connection's thread.
     private func reply(_ reply: TaskReply, to task: TaskMessage, io: AMQPConnectionThread) {
-        guard let (routingKey, message) = task.replyMessage(reply) else { return }
+        guard let (routingKey, message) = task.replyMessage(reply.boundingErrorText()) else { return }
+        // The task ran (or is settled) whatever becomes of its reply: one that cannot be sent is
+        // logged and left out, never a reason to requeue the task.
+        if let problem = message.properties.encodingProblem(frameMax: 4096) ?? (routingKey.utf8.count > 255 ? "reply_to is over 255 bytes" : nil) {
+            logger.warning("the task's reply cannot be published; none is sent", metadata: [
+                "task.id": "\(ErrorText.escaped(task.id, limit: DeadLetterHeaders.maxNameBytes))", "why": "\(ErrorText.bounded(problem, maxBytes: 512))",
+            ])
+            return
+        }
         io.publishLater(message.body, routingKey: routingKey, properties: message.properties, on: Self.replyChannel)
+    }
+}
+
+extension ChildWorker {
+    /// The broker's `x-delivery-count` (deliveries before this one), when it is a count: any
+    /// integer kind, never negative; `nil` otherwise. (A client can set it too: it is not trusted
+    /// to be small.)
+    static func deliveryCount(_ value: AMQPValue?) -> Int? {
+        guard let value, let count = HeaderReader.integer(value), count >= 0 else { return nil }
+        return count
     }
 }
 

@@ -19,7 +19,8 @@ struct RawMessage: Sendable {
 /// Malformed messages of every kind a worker meets from broken or hostile clients, for the
 /// flood test: random bytes, invalid UTF-8, bodies over `max_message_size`, JSON nested past the
 /// limit, Celery headers of the wrong type, bodies that are not `[args, kwargs, embed]`, refused
-/// serializers and compression, arguments that do not fit the handler.
+/// serializers and compression, arguments that do not fit the handler, and the hostile ones of
+/// issue 12 (retries out of range, ids over 255 bytes, headers that leave no room in a frame).
 struct MalformedMessages {
     let setup: TestSetup
     /// The `max_message_size` of the worker's config, in bytes.
@@ -108,6 +109,22 @@ struct MalformedMessages {
         }),
         ("a compressed body", { m, _ in
             m.raw([0x78, 0x9C, 0x8B, 0x8E, 0x05, 0x00], celery(["task": "demo.add", "compression": "application/x-gzip"]))
+        }),
+        ("header retries Int64.max (retries + 1 overflowed)", { m, _ in
+            m.raw(Array("[[1, 2], {}, {}]".utf8), celery(["task": "demo.add", "retries": .int64(.max)]))
+        }),
+        ("header id over 255 bytes, with reply_to and no correlation_id", { m, rng in
+            var properties = celery(["task": "demo.add", "id": .string(String(repeating: "i", count: Int.random(in: 256...1000, using: &rng)))])
+            properties.replyTo = "nowhere"
+            return m.raw(Array("[[1, 2], {}, {}]".utf8), properties)
+        }),
+        ("headers padded to fill the frame, arguments that do not fit the handler", { m, rng in
+            // With Warren's reasons added, the dead letter's headers no longer fit a frame.
+            let pad = AMQPValue.string(String(repeating: "p", count: Int.random(in: 130_000...130_800, using: &rng)))
+            var message = m.raw(Array("[[1, 2, 3], {}, {}]".utf8), celery(["task": "demo.add", "pad": pad]))
+            message.refusedByDecoder = false
+            message.routingKey = "demo.add"
+            return message
         }),
         ("arguments that do not fit the handler", { m, _ in
             var message = m.raw(Array(#"[["two", "three"], {}, {}]"#.utf8), celery(["task": "demo.add"]))
