@@ -122,6 +122,14 @@ extension WarrenConfiguration {
         return issues
     }
 
+    /// Whether `name` is one of Warren's queues for this configuration: a work queue, the
+    /// dead-letter or unrouted queue, the binding record or a wait queue of delays. Replies are
+    /// never sent to these, whatever a message's `reply_to` says: a publisher could otherwise
+    /// make a worker overwrite the binding record, forge a dead letter or inject a task.
+    public func isWarrenQueue(_ name: String) -> Bool {
+        name == deadLetterQueue || name == unroutedQueue || clashWithWarrenQueues(name) != nil || queues.contains { $0.name == name }
+    }
+
     /// Why `name` cannot be a queue's: Warren's own queues for this exchange take it (the binding
     /// record, the wait queues of delays), or `nil`.
     private func clashWithWarrenQueues(_ name: String) -> String? {

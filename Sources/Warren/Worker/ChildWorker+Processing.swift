@@ -134,8 +134,8 @@ extension ChildWorker {
         let context = TaskContext(
             id: task.id, name: task.name, attempt: task.retries + 1, queue: queue.name, redelivered: delivery.redelivered,
             eta: task.eta, expires: task.expires, logger: log, message: task)
-        let softLimit = task.timeLimit.soft ?? queue.timeLimit
-        let hardLimit = task.timeLimit.hard ?? softLimit.map { $0 + hardTimeLimitGrace }
+        let limits = task.timeLimit.effective(queueLimit: queue.timeLimit, grace: hardTimeLimitGrace)
+        let (softLimit, hardLimit) = (limits.soft, limits.hard)
         let now = Date()
         let lag = QueueLag.seconds(of: delivery, dueAt: task.eta, now: now)
         hooks.taskStarted(task, hardLimit.map { now.addingTimeInterval($0.seconds) })
@@ -392,7 +392,11 @@ extension ChildWorker {
         guard let (routingKey, message) = task.replyMessage(reply.boundingErrorText()) else { return }
         // The task ran (or is settled) whatever becomes of its reply: one that cannot be sent is
         // logged and left out, never a reason to requeue the task.
-        if let problem = message.properties.encodingProblem(frameMax: 4096) ?? (routingKey.utf8.count > 255 ? "reply_to is over 255 bytes" : nil) {
+        let problem =
+            configuration.isWarrenQueue(routingKey)
+            ? "reply_to names one of Warren's own queues" : message.properties.encodingProblem(frameMax: 4096)
+                ?? (routingKey.utf8.count > 255 ? "reply_to is over 255 bytes" : nil)
+        if let problem {
             logger.warning("the task's reply cannot be published; none is sent", metadata: [
                 "task.id": "\(ErrorText.escaped(task.id, limit: DeadLetterHeaders.maxNameBytes))", "why": "\(ErrorText.bounded(problem, maxBytes: 512))",
             ])
