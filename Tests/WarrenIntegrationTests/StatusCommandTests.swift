@@ -35,6 +35,19 @@ struct StatusCommandTests {
         #expect(report.deadLetters.queue == setup.deadLetterQueue)
     }
 
+    @Test("status exits 1 when the broker cannot be reached (still printing what it knows)")
+    func unreachableBrokerFails() async throws {
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let port = try FreePort.take()  // nothing listens there
+        let run = try await DemoBinary.run(
+            ["status", "--json", "--interval", "0.1", "--config", setup.path],
+            environment: ["WARREN_BROKER_URL": "amqp://guest:guest@127.0.0.1:\(port)/%2F"])
+        #expect(run.status == 1, "\(run.err)")
+        let report = try JSONDecoder.snakeCase.decode(StatusReport.self, from: Data(run.out.utf8))
+        #expect(!report.brokerReachable)
+    }
+
     @Test("status --json with a running supervisor: children ready and tasks done come from its metrics")
     func withSupervisor() async throws {
         let listen = ListenAddress(host: "127.0.0.1", port: try FreePort.take())

@@ -90,6 +90,27 @@ struct MetricsServerTests {
         _ = try await MetricSamples.scrape(listen)
     }
 
+    @Test("scrape refuses an answer over 16 MiB instead of reading it all")
+    func oversizedAnswer() async throws {
+        let (silent, listen) = try SilentListener.open()
+        defer { silent.close() }
+        // A peer that answers 200 with an endless body.
+        let served = Task.detached {
+            let fd = accept(silent.descriptor, nil, nil)
+            guard fd >= 0 else { return }
+            defer { Glibc.close(fd) }
+            var request = [UInt8](repeating: 0, count: 4096)
+            _ = recv(fd, &request, request.count, 0)  // the GET, answered only once asked
+            let head = "HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n"
+            _ = head.utf8CString.withUnsafeBufferPointer { send(fd, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) }
+            let chunk = [UInt8](repeating: 0x61, count: 1 << 20)
+            for _ in 0..<40 where chunk.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) > 0 {}
+        }
+        defer { served.cancel() }
+        let error = await #expect(throws: WorkerError.self) { try await MetricSamples.scrape(listen, timeout: .seconds(20)) }
+        #expect(error?.description.contains("more than 16 MiB") == true)
+    }
+
     /// A started server on `listen` (default: a free loopback port), and what it logged.
     private static func serve(
         _ metrics: WarrenMetrics, on listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 0), expectServing: Bool = true,

@@ -37,6 +37,7 @@ struct StatusCommand: AsyncParsableCommand {
         var previous = await reader.samples()
         var previousTime = ContinuousClock.now
         let interactive = isatty(STDOUT_FILENO) == 1
+        var brokerReachable = true
         repeat {
             try await Task.sleep(for: .seconds(interval))
             let samples = await reader.samples()
@@ -45,6 +46,7 @@ struct StatusCommand: AsyncParsableCommand {
                 configuration: config, time: Date(), counts: await reader.counts(), waiting: await reader.waiting(),
                 samples: samples, previous: previous, interval: (now - previousTime).seconds)
             (previous, previousTime) = (samples, now)
+            brokerReachable = report.brokerReachable
             if json {
                 let encoder = JSONEncoder()
                 encoder.keyEncodingStrategy = .convertToSnakeCase
@@ -59,6 +61,8 @@ struct StatusCommand: AsyncParsableCommand {
             fflush(nil)  // every stream: a pipe to `watch`/`less` sees each look at once
         } while watch
         await reader.close()
+        // Scripts and health checks read the status: a broker that cannot be reached is a failure.
+        if !brokerReachable { throw ExitCode.failure }
     }
 }
 

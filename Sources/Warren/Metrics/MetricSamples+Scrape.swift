@@ -18,6 +18,9 @@ extension MetricSamples {
 enum HTTPGet {
     /// The status and body of `GET path` at `listen`.
     /// - Throws: when nothing answers within `timeout`, or the connection ends early.
+    /// The largest answer read: a supervisor's metrics are a few hundred KiB at most.
+    static let maxBodyBytes = 16 << 20
+
     static func fetch(_ listen: ListenAddress, path: String, timeout: Duration) async throws -> (HTTPResponseStatus, ByteBuffer) {
         let address = try listen.socketAddress()
         let url = "http://\(listen)\(path)"
@@ -58,7 +61,12 @@ enum HTTPGet {
                 for try await part in inbound {
                     switch part {
                     case .head(let head): status = head.status
-                    case .body(var chunk): body.writeBuffer(&chunk)
+                    case .body(var chunk):
+                        // Whoever holds the port is not trusted to answer with metrics of a sane size.
+                        guard body.readableBytes + chunk.readableBytes <= maxBodyBytes else {
+                            throw WorkerError("\(url) answered with more than \(maxBodyBytes >> 20) MiB")
+                        }
+                        body.writeBuffer(&chunk)
                     case .end: return status.map { ($0, body) }
                     }
                 }
