@@ -15,9 +15,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import uuid
+from queue import Empty, Queue
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CELERY_APP_DIR = os.path.join(HERE, 'celery')
@@ -133,12 +135,18 @@ class TaskPublisher:
             pass
 
 
-def prefill(amqpbench, port, queue, count, reply_to=None):
-    """Publish `count` demo.noop tasks (Celery v2, persistent; with reply_to, answered there)
-    straight to `queue`, with bench/swift's AMQPBench (publisher confirms; far faster than
-    py-amqp)."""
+def prefill_argv(amqpbench, port, queue, count, reply_to=None):
+    """The command that publishes `count` demo.noop tasks (Celery v2, persistent; with
+    reply_to, answered there) straight to `queue` (or round-robin over a comma-separated list
+    of queues), with bench/swift's AMQPBench (publisher confirms; far faster than py-amqp)."""
     argv = [amqpbench, 'prefill-tasks', '127.0.0.1', str(port), queue, str(count), 'demo.noop']
-    out = subprocess.run(argv + ([reply_to] if reply_to else []), capture_output=True, text=True)
+    return argv + ([reply_to] if reply_to else [])
+
+
+def prefill(amqpbench, port, queue, count, reply_to=None):
+    """Run prefill_argv(...) to its end."""
+    out = subprocess.run(prefill_argv(amqpbench, port, queue, count, reply_to), capture_output=True,
+                         text=True)
     if out.returncode != 0:
         raise BenchError(f'prefill of {queue} failed: {out.stderr.strip()}')
 
@@ -206,13 +214,33 @@ def free_port():
 class NotifySocket:
     """A NOTIFY_SOCKET of our own, as systemd gives a Type=notify service: the supervisor
     sends READY=1 once every child consumes, then STATUS= lines ("100/100 children consuming,
-    N tasks done") on changes, at most every 2 s for the task count. Use as a context manager."""
+    N tasks done") on changes, at most every 2 s for the task count. Use as a context manager.
+
+    A thread reads every datagram as it comes, as systemd does: the supervisor's sends block
+    once the socket's queue is full (net.unix.max_dgram_qlen, often 10 datagrams), and it sends
+    one STATUS per child that stops, so a reader that stopped after READY=1 would hang a
+    shutdown with many children."""
 
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix='warren-bench-notify-')
         self.path = os.path.join(self.dir, 'notify')
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(self.path)
+        self.sock.settimeout(0.2)
+        self.received = Queue()
+        self.closing = threading.Event()
+        self.reader = threading.Thread(target=self._read, name='notify-reader', daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        while not self.closing.is_set():
+            try:
+                data = self.sock.recv(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.received.put((time.monotonic(), data.decode(errors='replace')))
 
     def __enter__(self):
         return self
@@ -229,13 +257,11 @@ class NotifySocket:
     def receive(self, timeout):
         """(time.monotonic() at arrival, {field: value}) of the next datagram, or None after
         `timeout` seconds without one."""
-        self.sock.settimeout(max(timeout, 0.001))
         try:
-            data = self.sock.recv(4096).decode(errors='replace')
-        except socket.timeout:
+            at, data = self.received.get(timeout=max(timeout, 0.001))
+        except Empty:
             return None
-        now = time.monotonic()
-        return now, dict(line.split('=', 1) for line in data.splitlines() if '=' in line)
+        return at, dict(line.split('=', 1) for line in data.splitlines() if '=' in line)
 
     def wait_ready(self, worker, timeout=60):
         """(arrival time, fields) of the READY=1 datagram; raises BenchError if the worker
@@ -250,6 +276,8 @@ class NotifySocket:
                 raise BenchError(f'{worker.kind}: no READY=1 within {timeout:.0f}s' + tail(worker.log))
 
     def close(self):
+        self.closing.set()
+        self.reader.join()
         self.sock.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 

@@ -11,15 +11,20 @@ task), metrics port on as in production (nothing scrapes it).
 
   start-up  STARTS times, with the queues empty: exec -> READY=1 on a NOTIFY_SOCKET of our own
             (sent once every child consumes), then, idle 1 s, the supervisor's memory.
-  reports   ROUNDS times: COUNT demo.noop tasks (Celery v2, persistent) prefilled, spread evenly
-            over the queues; then the supervisor starts and its children drain them, each child
-            reporting every task to the supervisor over its pipe. The supervisor's task count
-            comes from its own STATUS= lines ("N tasks done", sent every 2 s while it changes,
-            as under systemd: nothing extra asked of it); at each one the script reads the
-            supervisor's CPU time (utime + stime of /proc/PID/stat, all threads, not its
-            children). The window runs from the first STATUS after READY=1 to the last one
-            while tasks were still left (to the one that counted them all if there is no
-            later one), so start-up and the idle tail are left out:
+  reports   ROUNDS times: the supervisor starts on empty queues; once READY=1 (every child
+            consumes), COUNT demo.noop tasks (Celery v2, persistent) are published round-robin
+            over the queues by one AMQPBench process (far faster than the children drain them,
+            so the queues fill up), and every child drains its queue, reporting each task to
+            the supervisor over its pipe. (Tasks prefilled before the start would mostly be done
+            before READY=1: 100 children take a while to start, and the spawning would mix with
+            the reports.) The supervisor's task count comes from its own STATUS= lines ("N tasks
+            done", sent every 2 s while it changes, as under systemd: nothing extra asked of
+            it); at each one the script reads the supervisor's CPU time (utime + stime of
+            /proc/PID/stat, all its threads, not its children). The window runs from the first
+            STATUS with tasks done to the last one with tasks left, all children busy; a run
+            too short for two such lines is measured from READY=1 to the STATUS that counted
+            every task (idle edges included: a lower tasks/s and CPU %, about the same CPU per
+            task):
               tasks/s = tasks done in the window / its wall time
               CPU     = supervisor CPU time in the window / its wall time (% of one core)
               per 10k = CPU * 10000 / tasks/s (= CPU seconds per task x 10^4: what the
@@ -29,7 +34,7 @@ task), metrics port on as in production (nothing scrapes it).
 
 Prints one JSON line: {"children", "queues", "count", "ready_ms", "ready_runs_ms",
 "supervisor_idle", "load": [per round: "ready_ms", "tasks", "seconds", "rate", "cpu_percent",
-"cpu_per_10k", "startup_cpu_s", "supervisor_warm"], and the medians "rate", "cpu_percent",
+"cpu_per_10k", "window", "samples", "publish_rate", "startup_cpu_s", "supervisor_warm"], and the medians "rate", "cpu_percent",
 "cpu_per_10k"}. Memory in KiB (rss, pss, private).
 """
 import argparse
@@ -37,6 +42,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -97,9 +103,9 @@ class Run:
                              + benchlib.tail(self.log))
         return at - self.start
 
-    def samples(self, count):
+    def samples(self, count, publisher):
         """[(time, tasks done, supervisor CPU s)] at each STATUS with a task count, until one
-        says `count` or more."""
+        says `count` or more; gives up if `publisher` fails or the count stalls."""
         pid = self.worker.pid
         out = []
         last_change = time.monotonic()
@@ -115,6 +121,8 @@ class Run:
                     if done >= count:
                         return out
             self.worker.check_alive()
+            if publisher.poll():
+                raise BenchError(f'publishing failed (status {publisher.returncode})')
             if now - last_change > STALL:
                 seen = out[-1][1] if out else 0
                 raise BenchError(f'stuck at {seen} of {count} tasks done for {STALL:.0f}s'
@@ -122,12 +130,12 @@ class Run:
 
 
 def window(samples, count):
-    """The measured stretch of `samples`: first to the last one with tasks still left, or to
-    the final one (which counted them all) when there is no such later one."""
-    first = samples[0]
-    busy = [s for s in samples[1:] if s[1] < count]
-    last = busy[-1] if busy else samples[-1]
-    return first, last
+    """The measured stretch of `samples` and its kind: from the first with tasks done to the
+    last with tasks left ("busy"), or, without two such, the whole of it ("whole")."""
+    busy = [s for s in samples if 0 < s[1] < count]
+    if len(busy) >= 2:
+        return busy[0], busy[-1], 'busy'
+    return samples[0], samples[-1], 'whole'
 
 
 def startup_round(opts, queues):
@@ -145,19 +153,26 @@ def startup_round(opts, queues):
 def load_round(opts, queues, broker):
     names = [q for q, _ in queues]
     broker.delete(*names)
-    for q, n in zip(names, shares(opts.count, len(names))):
-        if n:
-            benchlib.prefill(opts.amqpbench, opts.port, q, n)
     tmp = tempfile.mkdtemp(prefix='warren-bench-scale-')
+    publisher = None
     try:
         with Run(opts, tmp, queues) as run:
             ready = run.ready()
             startup_cpu = benchlib.cpu_seconds(run.worker.pid)
-            samples = run.samples(opts.count)
-            (t0, n0, c0), (t1, n1, c1) = window(samples, opts.count)
+            with open(os.path.join(tmp, 'publish.out'), 'w') as out:
+                publisher = subprocess.Popen(
+                    benchlib.prefill_argv(opts.amqpbench, opts.port, ','.join(names), opts.count),
+                    stdout=out, stderr=subprocess.STDOUT)
+            samples = run.samples(opts.count, publisher)
+            publisher.wait(timeout=60)
+            with open(os.path.join(tmp, 'publish.out')) as f:
+                published = f.read().split()
+            if publisher.returncode != 0:
+                raise BenchError('publishing failed: ' + ' '.join(published))
+            (t0, n0, c0), (t1, n1, c1), kind = window(samples, opts.count)
             if n1 <= n0 or t1 <= t0:
-                raise BenchError(f'no task count while the children worked (first STATUS said '
-                                 f'{n0} of {opts.count} done): raise --scale-count')
+                raise BenchError(f'only one task count ({n1} of {opts.count} done) from the '
+                                 f'supervisor: raise --scale-count')
             time.sleep(1.0)  # idle and warm
             run.worker.check_alive()
             warm = benchlib.memory_kib(run.worker.pid)
@@ -173,8 +188,13 @@ def load_round(opts, queues, broker):
         cpu_percent = 100 * cpu / seconds
         return {'ready_ms': ready * 1000, 'tasks': tasks, 'seconds': round(seconds, 3),
                 'rate': rate, 'cpu_percent': cpu_percent, 'cpu_per_10k': cpu_percent * 10000 / rate,
-                'startup_cpu_s': startup_cpu, 'samples': len(samples), 'supervisor_warm': warm}
+                'window': kind, 'samples': len(samples),
+                'publish_rate': float(published[3]) if len(published) > 3 else None,
+                'startup_cpu_s': startup_cpu, 'supervisor_warm': warm}
     finally:
+        if publisher is not None and publisher.poll() is None:
+            publisher.kill()
+            publisher.wait()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
