@@ -1,19 +1,25 @@
-"""Helpers shared by bench/throughput.py and bench/isolation.py (the Celery comparison of
-scripts/bench): the two workers as child processes, their memory, and the broker as seen
-through plain AMQP (py-amqp, the client Celery itself uses).
+"""Helpers shared by the Python parts of scripts/bench (bench/throughput.py, isolation.py,
+startup.py, scale.py): the workers as child processes, their memory and CPU time, a
+NOTIFY_SOCKET of our own, and the broker as seen through plain AMQP (py-amqp, the client
+Celery itself uses).
 
-Runs in the venv of scripts/python-env (Celery 5, kombu, py-amqp).
+The broker and message helpers need the venv of scripts/python-env (Celery 5, kombu, py-amqp);
+they import it when called, so the rest works with any python3 (bench/startup.py runs so).
 """
 import json
 import os
+import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import urllib.parse
 import uuid
-
-import amqp
+from queue import Empty, Queue
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CELERY_APP_DIR = os.path.join(HERE, 'celery')
@@ -32,6 +38,7 @@ def on_sigterm_raise():
 
 def connect(url):
     """An open py-amqp connection to an amqp:// URL (host, port, user, password, vhost)."""
+    import amqp
     u = urllib.parse.urlsplit(url)
     vhost = urllib.parse.unquote(u.path[1:]) if len(u.path) > 1 else '/'
     conn = amqp.Connection(host=f'{u.hostname}:{u.port or 5672}', userid=u.username or 'guest',
@@ -42,6 +49,7 @@ def connect(url):
 
 def queue_state(channel, name):
     """(ready messages, consumers) of queue `name`, by a passive declare; (None, 0) if absent."""
+    import amqp
     try:
         ok = channel.queue_declare(name, passive=True)
         return ok.message_count, ok.consumer_count
@@ -109,6 +117,7 @@ class TaskPublisher:
     def publish(self, name, args=(), kwargs=None, exchange='', routing_key='', reply_to='',
                 ignore_result=False):
         """Publish one task; returns its id."""
+        import amqp
         task_id = str(uuid.uuid4())
         msg = self.app.amqp.as_task_v2(task_id, name, args=args, kwargs=kwargs or {},
                                        ignore_result=ignore_result)
@@ -126,11 +135,18 @@ class TaskPublisher:
             pass
 
 
-def prefill(amqpbench, port, queue, count, reply_to):
-    """Publish `count` demo.noop tasks (Celery v2, reply_to set) straight to `queue`, with
-    bench/swift's AMQPBench (publisher confirms; far faster than py-amqp)."""
-    out = subprocess.run([amqpbench, 'prefill-tasks', '127.0.0.1', str(port), queue, str(count),
-                          'demo.noop', reply_to], capture_output=True, text=True)
+def prefill_argv(amqpbench, port, queue, count, reply_to=None):
+    """The command that publishes `count` demo.noop tasks (Celery v2, persistent; with
+    reply_to, answered there) straight to `queue` (or round-robin over a comma-separated list
+    of queues), with bench/swift's AMQPBench (publisher confirms; far faster than py-amqp)."""
+    argv = [amqpbench, 'prefill-tasks', '127.0.0.1', str(port), queue, str(count), 'demo.noop']
+    return argv + ([reply_to] if reply_to else [])
+
+
+def prefill(amqpbench, port, queue, count, reply_to=None):
+    """Run prefill_argv(...) to its end."""
+    out = subprocess.run(prefill_argv(amqpbench, port, queue, count, reply_to), capture_output=True,
+                         text=True)
     if out.returncode != 0:
         raise BenchError(f'prefill of {queue} failed: {out.stderr.strip()}')
 
@@ -184,8 +200,92 @@ class Worker:
         self.proc.wait()
 
 
-def warren_worker(binary, config, log):
-    return Worker('warren-demo', [binary, 'run', '--config', config], log)
+def warren_worker(binary, config, log, env=None):
+    return Worker('warren-demo', [binary, 'run', '--config', config], log, env=env)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now (for a metrics port)."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+class NotifySocket:
+    """A NOTIFY_SOCKET of our own, as systemd gives a Type=notify service: the supervisor
+    sends READY=1 once every child consumes, then STATUS= lines ("100/100 children consuming,
+    N tasks done") on changes, at most every 2 s for the task count. Use as a context manager.
+
+    A thread reads every datagram as it comes, as systemd does: the supervisor's sends block
+    once the socket's queue is full (net.unix.max_dgram_qlen, often 10 datagrams), and it sends
+    one STATUS per child that stops, so a reader that stopped after READY=1 would hang a
+    shutdown with many children."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix='warren-bench-notify-')
+        self.path = os.path.join(self.dir, 'notify')
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.settimeout(0.2)
+        self.received = Queue()
+        self.closing = threading.Event()
+        self.reader = threading.Thread(target=self._read, name='notify-reader', daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        while not self.closing.is_set():
+            try:
+                data = self.sock.recv(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.received.put((time.monotonic(), data.decode(errors='replace')))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        self.close()
+
+    def env(self):
+        """os.environ with NOTIFY_SOCKET pointing here (and no watchdog of an outer systemd)."""
+        env = {k: v for k, v in os.environ.items() if k not in ('WATCHDOG_USEC', 'WATCHDOG_PID')}
+        env['NOTIFY_SOCKET'] = self.path
+        return env
+
+    def receive(self, timeout):
+        """(time.monotonic() at arrival, {field: value}) of the next datagram, or None after
+        `timeout` seconds without one."""
+        try:
+            at, data = self.received.get(timeout=max(timeout, 0.001))
+        except Empty:
+            return None
+        return at, dict(line.split('=', 1) for line in data.splitlines() if '=' in line)
+
+    def wait_ready(self, worker, timeout=60):
+        """(arrival time, fields) of the READY=1 datagram; raises BenchError if the worker
+        exits first or nothing comes within `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = self.receive(min(0.5, deadline - time.monotonic()))
+            if got and got[1].get('READY') == '1':
+                return got
+            worker.check_alive()
+            if time.monotonic() >= deadline:
+                raise BenchError(f'{worker.kind}: no READY=1 within {timeout:.0f}s' + tail(worker.log))
+
+    def close(self):
+        self.closing.set()
+        self.reader.join()
+        self.sock.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def tasks_done(status):
+    """The task count of a supervisor's STATUS= line ("..., 1234 tasks done"), or None."""
+    m = re.search(r'(\d+) tasks done', status or '')
+    return int(m.group(1)) if m else None
 
 
 def c_reference_workers(binary, port, queue, count, processes, prefetch, log):
@@ -210,13 +310,16 @@ def celery_argv_text(concurrency, prefetch_multiplier, queue):
             f'--prefetch-multiplier {prefetch_multiplier}')
 
 
-def warren_config(path, url, exchange, queues):
-    """Write a Warren config: `queues` is a list of (name, routes, children, prefetch)."""
+def warren_config(path, url, exchange, queues, metrics_listen=None):
+    """Write a Warren config: `queues` is a list of (name, routes, children, prefetch); the
+    metrics port is off unless `metrics_listen` ("127.0.0.1:PORT") is given."""
     lines = ['broker:', f'  url: {url}', f'exchange: {exchange}', 'queues:']
     for name, routes, children, prefetch in queues:
         lines += [f'  {name}:', f'    routes: {json.dumps(routes)}', f'    children: {children}',
                   f'    prefetch: {prefetch}']
-    lines += ['log:', '  level: warning', 'metrics:', '  enabled: false', '']
+    lines += ['log:', '  level: warning', 'metrics:']
+    lines += [f'  listen: "{metrics_listen}"'] if metrics_listen else ['  enabled: false']
+    lines += ['']
     with open(path, 'w') as f:
         f.write('\n'.join(lines))
     return path
@@ -235,6 +338,15 @@ def memory_kib(pid):
                 fields[parts[0][:-1]] = int(parts[1])
     return {'rss': fields.get('Rss', 0), 'pss': fields.get('Pss', 0),
             'private': fields.get('Private_Clean', 0) + fields.get('Private_Dirty', 0)}
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of process `pid`, all its threads (not its reaped children),
+    from /proc/PID/stat (utime and stime, fields 14 and 15, in clock ticks)."""
+    with open(f'/proc/{pid}/stat') as f:
+        stat = f.read()
+    fields = stat[stat.rindex(')') + 2:].split()  # field 3 (state) onwards; comm may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
 def children(pid):

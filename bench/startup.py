@@ -6,57 +6,42 @@ Each round starts the supervisor with NOTIFY_SOCKET pointing at a socket of our 
 exec -> READY=1 (sent once every child consumes), reads the resident memory of the supervisor
 and of each child from /proc once idle, then stops it with SIGTERM. Prints one JSON line.
 """
-import json, os, signal, socket, statistics, subprocess, sys, tempfile, time
+import json, os, shutil, statistics, sys, tempfile, time
 
-def memory_kib(pid):
-    """RSS, PSS (shared pages split between their users) and private (USS) memory, in KiB.
-    RSS counts every shared library page in every process; private is what one more child costs."""
-    fields = {}
-    with open(f"/proc/{pid}/smaps_rollup") as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) >= 2 and parts[0].endswith(":"):
-                fields[parts[0][:-1]] = int(parts[1]) if parts[1].isdigit() else 0
-    return {"rss": fields.get("Rss", 0), "pss": fields.get("Pss", 0),
-            "private": fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)}
+import benchlib
 
-def children(pid):
-    out = []
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{tid}/children") as f:
-            out += [int(p) for p in f.read().split()]
-    return out
+def round_(binary, config, tmp):
+    with benchlib.NotifySocket() as notify:
+        start = time.monotonic()
+        worker = benchlib.warren_worker(binary, config, os.path.join(tmp, "warren.log"), env=notify.env())
+        try:
+            ready = notify.wait_ready(worker, timeout=30)[0] - start
+            time.sleep(1.0)  # idle: let allocations settle before reading RSS
+            kids = benchlib.children(worker.pid)
+            return ready, benchlib.memory_kib(worker.pid), [benchlib.memory_kib(k) for k in kids]
+        finally:
+            worker.stop()
 
-def round_(binary, config):
-    path = os.path.join(tempfile.mkdtemp(), "notify")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(path)
-    sock.settimeout(30)
-    env = dict(os.environ, NOTIFY_SOCKET=path)
-    start = time.monotonic()
-    proc = subprocess.Popen([binary, "run", "--config", config], env=env, stderr=subprocess.DEVNULL)
+def main():
+    binary, config, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    benchlib.on_sigterm_raise()
+    tmp = tempfile.mkdtemp(prefix="warren-bench-startup-")
     try:
-        while True:
-            data = sock.recv(4096).decode()
-            if "READY=1" in data:
-                ready = time.monotonic() - start
-                break
-        time.sleep(1.0)  # idle: let allocations settle before reading RSS
-        kids = children(proc.pid)
-        return ready, memory_kib(proc.pid), [memory_kib(k) for k in kids]
+        results = [round_(binary, config, tmp) for _ in range(rounds)]
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
-        sock.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    def med(values):
+        return statistics.median(list(values))
+    print(json.dumps({
+        "ready_ms": med(r[0] for r in results) * 1000,
+        "supervisor": {k: med(r[1][k] for r in results) for k in ("rss", "pss", "private")},
+        "child": {k: med(c[k] for r in results for c in r[2]) for k in ("rss", "pss", "private")},
+        "children": len(results[0][2]),
+    }))
 
-binary, config, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
-results = [round_(binary, config) for _ in range(rounds)]
-def med(values):
-    return statistics.median(list(values))
-
-print(json.dumps({
-    "ready_ms": med(r[0] for r in results) * 1000,
-    "supervisor": {k: med(r[1][k] for r in results) for k in ("rss", "pss", "private")},
-    "child": {k: med(c[k] for r in results for c in r[2]) for k in ("rss", "pss", "private")},
-    "children": len(results[0][2]),
-}))
+if __name__ == "__main__":
+    try:
+        main()
+    except benchlib.BenchError as exc:
+        print(f"startup: {exc}", file=sys.stderr)
+        sys.exit(1)

@@ -6,7 +6,8 @@
 //        deliveries cross to an async task, acks go back through the waker (what workers do)
 //   AMQPBench prefill-tasks HOST PORT QUEUE COUNT TASK [REPLY_TO]
 //        publish COUNT Celery-v2 tasks straight to QUEUE, each with its own id (header id and
-//        root_id, correlation_id, message_id); with REPLY_TO, workers answer there (rpc://)
+//        root_id, correlation_id, message_id); with REPLY_TO, workers answer there (rpc://).
+//        QUEUE may be a comma-separated list: the tasks then go round-robin over those queues
 //   AMQPBench drain HOST PORT QUEUE COUNT INTERVAL_MS     wait until QUEUE is empty; prints the time it took
 //        (started just before a worker, it times the worker from exec to the last task taken)
 //
@@ -89,7 +90,8 @@ do {
     case "prefill-tasks":
         let connection = try AMQPConnection(configuration)
         let channel = try connection.openChannel()
-        try channel.declareQueue(queue, durable: true)
+        let queues = queue.split(separator: ",").map(String.init)
+        for queue in queues { try channel.declareQueue(queue, durable: true) }
         try channel.enableConfirms()
         let replyTo = args.count == 8 ? args[7] : nil
         let message = TaskMessage(name: args[6], args: [], kwargs: [:], replyTo: replyTo).encoded()
@@ -102,7 +104,7 @@ do {
             properties.headers?["root_id"] = .string(id)
             properties.correlationID = id
             properties.messageID = id
-            try channel.publish(message.body, routingKey: queue, properties: properties)
+            try channel.publish(message.body, routingKey: queues[i % queues.count], properties: properties)
             if i % 10_000 == 9_999 { _ = try channel.waitForConfirms(timeout: .seconds(60)) }
         }
         _ = try channel.waitForConfirms(timeout: .seconds(60))
