@@ -46,6 +46,19 @@ struct SystemdNotifierTests {
         #expect(listener.receiveQueued() == nil)
     }
 
+    @Test("STATUS never waits on a manager that does not read: 200 lines to a full socket take well under a second")
+    func statusDoesNotBlock() throws {
+        let listener = try NotifyListener(.path)
+        let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": listener.address])
+        let began = ContinuousClock.now
+        let delivered = (0..<200).filter { notifier.status("\($0)/100 children consuming") }.count
+        let took = ContinuousClock.now - began
+        #expect(took < .seconds(1), "200 status lines took \(took)")  // each waited 1 s once the queue was full
+        #expect(delivered >= 1 && delivered < 200)  // the queue filled; the rest were dropped
+        #expect(listener.receive() == "STATUS=0/100 children consuming\n")
+        #expect(notifier.ready())  // READY still goes through once there is room
+    }
+
     @Test("RELOADING=1 carries MONOTONIC_USEC, the CLOCK_MONOTONIC time of the send")
     func reloading() throws {
         let listener = try NotifyListener(.path)

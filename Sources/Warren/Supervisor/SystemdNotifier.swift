@@ -151,11 +151,15 @@ public final class SystemdNotifier: Sendable {
 
     /// Sends `STATUS=`: one line for `systemctl status` (newlines become spaces).
     ///
+    /// Never waits: when the socket's queue is full (a manager that does not read, or a burst
+    /// of children stopping) the line is dropped, and the next one replaces it anyway. Blocking
+    /// here held the supervisor a second per line: 100 children stopping took over 100 s.
+    ///
     /// - Parameter text: The status line, e.g. `4/4 children consuming`.
     /// - Returns: Whether systemd got it (see ``ready(status:)``).
     @discardableResult
     public func status(_ text: String) -> Bool {
-        notify([.status(text)])
+        notify([.status(text)], wait: false)
     }
 
     /// Sends `WATCHDOG=1`.
@@ -204,9 +208,14 @@ public final class SystemdNotifier: Sendable {
     ///   failed. A failure sets ``lastError``, a success clears it.
     @discardableResult
     public func notify(_ messages: [Message]) -> Bool {
+        notify(messages, wait: true)
+    }
+
+    /// ``notify(_:)``; with `wait: false` a full socket queue drops the datagram at once.
+    func notify(_ messages: [Message], wait: Bool) -> Bool {
         guard let socketPath, !messages.isEmpty else { return false }
         let datagram = Self.encode(messages, monotonicMicroseconds: Self.monotonicMicroseconds())
-        let error = Self.send(datagram, to: socketPath)
+        let error = Self.send(datagram, to: socketPath, wait: wait)
         state.withLock { $0 = error }
         return error == nil
     }
@@ -295,7 +304,7 @@ public final class SystemdNotifier: Sendable {
     static let sendTimeout = timeval(tv_sec: 1, tv_usec: 0)
 
     /// Sends one datagram to `socketPath` from a fresh socket; returns the failure, or `nil`.
-    static func send(_ datagram: String, to socketPath: String) -> SystemdNotifierError? {
+    static func send(_ datagram: String, to socketPath: String, wait: Bool = true) -> SystemdNotifierError? {
         var address = sockaddr_un()
         let length: socklen_t
         switch fillAddress(&address, socketPath) {
@@ -315,7 +324,7 @@ public final class SystemdNotifier: Sendable {
             let sent = bytes.withUnsafeMutableBytes { buffer in
                 withUnsafePointer(to: &address) { pointer in
                     pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        sendto(fd, buffer.baseAddress, count, Int32(MSG_NOSIGNAL), $0, length)
+                        sendto(fd, buffer.baseAddress, count, Int32(MSG_NOSIGNAL) | (wait ? 0 : Int32(MSG_DONTWAIT)), $0, length)
                     }
                 }
             }
