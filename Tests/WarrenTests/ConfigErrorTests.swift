@@ -279,6 +279,19 @@ struct ConfigErrorTests {
         #expect(config.broker.description.hasSuffix(", tls verified)"))
     }
 
+    @Test("warnings for a metrics port open on every interface and a password crossing the network in clear")
+    func exposureWarnings() throws {
+        var config = WarrenConfiguration(queues: [QueueConfig(name: "q")])
+        #expect(config.warnings.isEmpty)  // the defaults: loopback broker and metrics
+        config.metrics.listen = ListenAddress(host: "0.0.0.0", port: 9464)
+        config.broker.urls = [try #require(BrokerURL("amqp://u:p@rabbit.internal")), try #require(BrokerURL("amqp://u:p@127.0.0.1"))]
+        let warnings = config.warnings
+        #expect(warnings.count == 2)
+        #expect(warnings.contains { $0.hasPrefix("metrics.listen is 0.0.0.0:9464: the metrics port answers on every network interface") })
+        #expect(warnings.contains { $0.hasPrefix("broker.url reaches rabbit.internal over plain amqp://") })
+        #expect(!warnings.joined().contains("p@"))
+    }
+
     @Test("a bad WARREN_BROKER_URL, password masked")
     func badEnvironmentURL() {
         #expect(
