@@ -82,16 +82,16 @@ struct DLQReplayCommand: AsyncParsableCommand {
                 "\(dryRun ? "would replay" : "replayed") \(count) of \(report.examined) message\(report.examined == 1 ? "" : "s") in \(queue)\(scope)"
                     + (count > 0 ? ":" : ""))
             for (route, n) in sent.sorted(by: { $0.key < $1.key }) {
-                let destination = replay.boundTasks[route.routingKey].map { " (queue \($0))" } ?? ""
-                Swift.print("  \(route.routingKey) -> \(route.exchange)\(destination): \(n)")
+                let destination = replay.boundTasks[route.routingKey].map { " (queue \(ErrorText.escaped($0, limit: 255)))" } ?? ""
+                Swift.print("  \(ErrorText.escaped(route.routingKey, limit: 255)) -> \(ErrorText.escaped(route.exchange, limit: 255))\(destination): \(n)")
             }
             if !skipped.isEmpty {
                 Swift.print("skipped \(skipped.values.reduce(0, +)), left in the queue:")
-                for (why, n) in skipped.sorted(by: { $0.key < $1.key }) { Swift.print("  \(why): \(n)") }
+                for (why, n) in skipped.sorted(by: { $0.key < $1.key }) { Swift.print("  \(ErrorText.loggable(why)): \(n)") }
             }
             if !report.failures.isEmpty {
                 Swift.print("not confirmed by the broker, left in the queue: \(report.failures.count)")
-                for failure in report.failures { Swift.print("  \(failure)") }
+                for failure in report.failures { Swift.print("  \(ErrorText.loggable("\(failure)"))") }
             }
             let others = report.examined - matched
             if others > 0 { Swift.print("\(others) not matching the filter left in place") }
