@@ -82,8 +82,9 @@ struct DLQReplayCommand: AsyncParsableCommand {
                 "\(dryRun ? "would replay" : "replayed") \(count) of \(report.examined) message\(report.examined == 1 ? "" : "s") in \(queue)\(scope)"
                     + (count > 0 ? ":" : ""))
             for (route, n) in sent.sorted(by: { $0.key < $1.key }) {
-                let destination = replay.boundTasks[route.routingKey].map { " (queue \(ErrorText.escaped($0, limit: 255)))" } ?? ""
-                Swift.print("  \(ErrorText.escaped(route.routingKey, limit: 255)) -> \(ErrorText.escaped(route.exchange, limit: 255))\(destination): \(n)")
+                let destination = replay.boundTasks[route.routingKey].map { " (queue \(DeadLetterTable.name($0)))" } ?? ""
+                let (task, exchange) = (DeadLetterTable.name(route.routingKey), DeadLetterTable.name(route.exchange))
+                Swift.print("  \(task) -> \(exchange)\(destination): \(n)")
             }
             if !skipped.isEmpty {
                 Swift.print("skipped \(skipped.values.reduce(0, +)), left in the queue:")
