@@ -145,6 +145,38 @@ struct HostileMessageTests {
         await broker.close()
     }
 
+    @Test("control characters in a task's name and id (issue 12, log injection): escaped in the worker's log and in dlq list, one line each")
+    func controlCharacters() async throws {
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await DemoWorker(config: setup.path)
+        let broker = try await BrokerIO.open()
+        let marker = "hostile-\(UUID().uuidString.lowercased())"
+        let name = "demo.x\n2026-01-01T00:00:00+0000 info warren-demo: [Warren] forged line \u{1b}[31m\u{7}\u{202e}"
+        let id = marker + "\r\n\u{1b}]0;title\u{7}forged id\u{9b}2J"
+        let properties = AMQPBasicProperties(
+            contentType: "application/json", contentEncoding: "utf-8",
+            headers: ["lang": "py", "task": .string(name), "id": .string(id), "retries": .int32(0)], deliveryMode: .persistent)
+        try await broker.publish(Array("[[2, 3], {}, {}]".utf8), exchange: "", routingKey: setup.queue("latency"), properties: properties)
+        try await worker.waitForLog("unknown task dead-lettered", timeout: .seconds(30))
+        let listed = try await DemoBinary.run(["dlq", "list", "--config", setup.path])
+        #expect(await worker.stop() == 0)
+        await broker.close()
+
+        /// A character a terminal acts on, or that breaks a line, besides the newline ending it.
+        func raw(_ text: some StringProtocol) -> Bool {
+            text.unicodeScalars.contains { $0 != "\n" && ($0.properties.generalCategory == .control || $0 == "\u{202e}") }
+        }
+        let forged = worker.lines(containing: "forged")
+        #expect(!forged.isEmpty)
+        #expect(forged.allSatisfy { $0.contains(marker) && $0.contains("dead-lettered") }, "a forged log line: \(forged)")
+        #expect(!worker.log.contains(where: raw), "\(worker.log.filter(raw))")
+        #expect(listed.status == 0, "\(listed.err)")
+        #expect(!raw(listed.out) && !raw(listed.err), "\(listed.out)")
+        let rows = listed.out.split(separator: "\n").filter { $0.contains("forged") }
+        #expect(rows.count == 1 && rows.allSatisfy { $0.contains(marker) && $0.contains("unknown-task") }, "\(listed.out)")
+    }
+
     /// One message of the settle-path fuzz: what it carries and how it must end.
     struct FuzzCase {
         var properties: AMQPBasicProperties

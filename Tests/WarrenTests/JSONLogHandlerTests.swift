@@ -38,4 +38,24 @@ struct JSONLogHandlerTests {
         let second = try JSONValue(parsing: Array(lines[1].utf8))
         #expect(second["message"] == "quote \" and\nnewline")
     }
+
+    @Test("text from a message: one line, each string cut at 4 KiB with the text format's marker")
+    func bounded() throws {
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        defer { close(fds[0]) }
+        let handler = JSONLogHandler(label: "warren-demo", descriptor: fds[1])
+        let logger = Logger(label: "warren-demo") { _ in handler }
+        let huge = String(repeating: "e", count: 100_000)
+        logger.error("\(huge)", metadata: ["task.name": "demo.x\n\u{1b}[31mforged", "error": "\(huge)", "nested": ["\(huge)"]])
+        close(fds[1])
+        let text = String(decoding: FileHandle(fileDescriptor: fds[0]).readDataToEndOfFile(), as: UTF8.self)
+        #expect(text.filter { $0 == "\n" }.count == 1 && !text.contains("\u{1b}"))
+        let object = try JSONValue(parsing: Array(text.utf8))
+        #expect(object["task.name"] == "demo.x\n\u{1b}[31mforged")
+        for value in [object["message"], object["error"], object["nested"]?.arrayValue?.first] {
+            let string = try #require(value?.stringValue)
+            #expect(string.utf8.count <= ErrorText.maxBytes && string.hasSuffix("… [cut: 100000 bytes in all]"))
+        }
+    }
 }

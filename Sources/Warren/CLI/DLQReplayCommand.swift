@@ -82,16 +82,17 @@ struct DLQReplayCommand: AsyncParsableCommand {
                 "\(dryRun ? "would replay" : "replayed") \(count) of \(report.examined) message\(report.examined == 1 ? "" : "s") in \(queue)\(scope)"
                     + (count > 0 ? ":" : ""))
             for (route, n) in sent.sorted(by: { $0.key < $1.key }) {
-                let destination = replay.boundTasks[route.routingKey].map { " (queue \($0))" } ?? ""
-                Swift.print("  \(route.routingKey) -> \(route.exchange)\(destination): \(n)")
+                let destination = replay.boundTasks[route.routingKey].map { " (queue \(DeadLetterTable.name($0)))" } ?? ""
+                let (task, exchange) = (DeadLetterTable.name(route.routingKey), DeadLetterTable.name(route.exchange))
+                Swift.print("  \(task) -> \(exchange)\(destination): \(n)")
             }
             if !skipped.isEmpty {
                 Swift.print("skipped \(skipped.values.reduce(0, +)), left in the queue:")
-                for (why, n) in skipped.sorted(by: { $0.key < $1.key }) { Swift.print("  \(why): \(n)") }
+                for (why, n) in skipped.sorted(by: { $0.key < $1.key }) { Swift.print("  \(ErrorText.loggable(why)): \(n)") }
             }
             if !report.failures.isEmpty {
                 Swift.print("not confirmed by the broker, left in the queue: \(report.failures.count)")
-                for failure in report.failures { Swift.print("  \(failure)") }
+                for failure in report.failures { Swift.print("  \(ErrorText.loggable("\(failure)"))") }
             }
             let others = report.examined - matched
             if others > 0 { Swift.print("\(others) not matching the filter left in place") }

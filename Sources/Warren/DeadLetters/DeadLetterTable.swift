@@ -4,10 +4,15 @@ import Foundation
 ///
 /// Columns: AGE (`42s`, `12m`, `5h`, `3d`; `?` when unknown), TASK, REASON, ATTEMPTS, QUEUE
 /// (the queue it failed in), ERROR (one line, cut to ``errorWidth`` characters) and ID (the task
-/// id). Unknown values show as `-`.
+/// id). Unknown values show as `-`. Every value from the message is escaped as
+/// ``ErrorText/cell(_:width:)`` does (`\n`, `\u001b`), so a dead letter is one row whatever it
+/// holds, and the columns are as wide as what the terminal shows.
 enum DeadLetterTable {
     /// The widest an error is shown; `dlq list --json` has it whole.
     static let errorWidth = 48
+
+    /// The widest a task name, id, reason or queue is shown: 255, the most AMQP allows in a name.
+    static let nameWidth = 255
 
     static let columns = ["AGE", "TASK", "REASON", "ATTEMPTS", "QUEUE", "ERROR", "ID"]
 
@@ -18,7 +23,7 @@ enum DeadLetterTable {
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
         return rows.map { row in
             row.enumerated().map { i, cell in
-                i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count)
             }.joined(separator: "  ")
         }
     }
@@ -26,12 +31,12 @@ enum DeadLetterTable {
     static func row(for letter: DeadLetter, now: Date) -> [String] {
         [
             letter.age(now: now).map(ageText) ?? "?",
-            letter.task ?? "-",
-            letter.reason,
+            letter.task.map(name) ?? "-",
+            name(letter.reason),
             letter.attempts.map(String.init) ?? "-",
-            letter.originalQueue ?? "-",
+            letter.originalQueue.map(name) ?? "-",
             letter.error.map(oneLine) ?? "-",
-            letter.taskID ?? "-",
+            letter.taskID.map(name) ?? "-",
         ]
     }
 
@@ -46,10 +51,9 @@ enum DeadLetterTable {
         }
     }
 
-    /// Control characters as spaces, cut to ``errorWidth`` with `…`.
-    static func oneLine(_ text: String) -> String {
-        let flat = String(text.map { $0.isNewline || $0 == "\t" ? " " : $0 })
-        guard flat.count > errorWidth else { return flat }
-        return String(flat.prefix(errorWidth - 1)) + "…"
-    }
+    /// An error on one line, escaped, cut to ``errorWidth`` with `…`.
+    static func oneLine(_ text: String) -> String { ErrorText.cell(text, width: errorWidth) }
+
+    /// A name from the message, escaped, cut to ``nameWidth`` with `…`.
+    static func name(_ text: String) -> String { ErrorText.cell(text, width: nameWidth) }
 }

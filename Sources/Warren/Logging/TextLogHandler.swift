@@ -10,6 +10,11 @@ import Logging
 /// A child sets a task's id, name and attempt on its logger for every task, and at the default
 /// level most tasks log nothing below `info`; StreamLogHandler re-sorted and re-joined the whole
 /// metadata on each set, which was a sixth of a child's CPU time per task.
+///
+/// Text from a message cannot forge a line or reach the terminal: the message and each metadata
+/// key and value are escaped and bounded as ``ErrorText/loggable(_:maxBytes:quoting:)`` says
+/// (`\n`, `\u001b`, cut at 4 KiB), and a value holding a space, `=`, `"` or `\` is written in double
+/// quotes: `task.name="demo.x\n2026-01-01 info forged"`.
 public struct TextLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     public var metadata: Logger.Metadata = [:]
@@ -32,9 +37,39 @@ public struct TextLogHandler: LogHandler {
         if let error = event.error { merged["error"] = "\(error)" }
         var line = Self.timestamp()
         line += " \(event.level) \(label):"
-        for (key, value) in merged.sorted(by: { $0.key < $1.key }) { line += " \(key)=\(value)" }
-        line += " [\(event.source)] \(event.message)\n"
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
+            line += " "
+            line += ErrorText.loggable(key, maxBytes: 256)
+            line += "="
+            Self.append(value: value.description, to: &line)
+        }
+        line += " [\(event.source)] "
+        line += ErrorText.loggable(event.message.description)
+        line += "\n"
         LogLine.write(line, to: descriptor)
+    }
+
+    /// A metadata value as logfmt writes it: bare when it is printable and holds no space, `=`,
+    /// `"` or `\`; otherwise in double quotes, with `\` and `"` escaped as well as the control
+    /// characters (see ``ErrorText``), so that text from a message can neither end the line nor
+    /// pass for another `key=value`. At most 4 KiB, cut with `… [cut: N bytes in all]`.
+    static func append(value: String, to line: inout String) {
+        if !value.isEmpty, value.utf8.count <= ErrorText.maxBytes, value.unicodeScalars.allSatisfy(isBare) {
+            line += value
+            return
+        }
+        line += "\""
+        line += ErrorText.loggable(value, quoting: true)
+        line += "\""
+    }
+
+    private static func isBare(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar {
+        case "=", "\"", "\\": false
+        case "!"..."~": true
+        case _ where scalar.isASCII: false  // space, controls, DEL
+        default: !ErrorText.needsEscape(scalar) && !scalar.properties.isWhitespace
+        }
     }
 
     /// Local time to the second with its offset, as StreamLogHandler writes it.

@@ -1,12 +1,13 @@
 import Foundation
 
 extension StatusReport {
-    /// The report as a readable table, with a line on what could not be read.
+    /// The report as a readable table, with a line on what could not be read. Queue names are
+    /// escaped as ``ErrorText/cell(_:width:)`` does; widths count the characters shown.
     public var table: [String] {
         let header = ["queue", "messages", "consumers", "children", "deliver/s", "ack/s", "done", "retries", "dead", "lag p50", "lag p99"]
         let rows = queues.map { q -> [String] in
             [
-                q.name, Self.count(q.messages), Self.count(q.consumers),
+                ErrorText.cell(q.name, width: 255), Self.count(q.messages), Self.count(q.consumers),
                 q.children.map { "\(q.childrenReady ?? 0)/\($0)" } ?? "-", Self.rate(q.deliveredPerSecond), Self.rate(q.ackedPerSecond),
                 Self.count(q.tasksTotal), Self.count(q.retriesTotal), Self.count(q.deadLettersTotal), Self.seconds(q.lagP50Seconds),
                 Self.seconds(q.lagP99Seconds),
@@ -17,7 +18,7 @@ extension StatusReport {
             cells.enumerated().map { column, cell in
                 // Names left, figures right.
                 column == 0
-                    ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                    ? cell + String(repeating: " ", count: widths[column] - cell.count)
                     : String(repeating: " ", count: widths[column] - cell.count) + cell
             }.joined(separator: "  ")
         }

@@ -58,8 +58,8 @@ extension ChildWorker {
             task = try decoder.decode(delivery: delivery)
         } catch {
             let name = delivery.properties.headers?["task"]?.stringValue ?? delivery.routingKey
-            var metadata: Logger.Metadata = ["task.name": "\(ErrorText.escaped(name))", "error": "\(ErrorText.bounded(error.message))"]
-            if let id = error.taskID { metadata["task.id"] = "\(ErrorText.escaped(id, limit: DeadLetterHeaders.maxNameBytes))" }
+            var metadata: Logger.Metadata = ["task.name": "\(ErrorText.bounded(name, maxBytes: DeadLetterHeaders.maxNameBytes))", "error": "\(ErrorText.bounded(error.message))"]
+            if let id = error.taskID { metadata["task.id"] = "\(ErrorText.bounded(id, maxBytes: DeadLetterHeaders.maxNameBytes))" }
             logger.error("malformed message dead-lettered", metadata: metadata)
             return (await deadLetter(
                 delivery, reason: .malformed, errorType: "EnvelopeError", message: error.message, task: name, attempts: 0, io: io), nil)
@@ -95,7 +95,7 @@ extension ChildWorker {
     {
         var log = logger
         log[metadataKey: "task.id"] = "\(task.id)"
-        log[metadataKey: "task.name"] = "\(ErrorText.escaped(task.name, limit: DeadLetterHeaders.maxNameBytes))"
+        log[metadataKey: "task.name"] = "\(ErrorText.bounded(task.name, maxBytes: DeadLetterHeaders.maxNameBytes))"
         log[metadataKey: "task.attempt"] = "\(task.retries + 1)"
 
         guard let handler = registry.handler(for: task.name) else {
@@ -398,7 +398,7 @@ extension ChildWorker {
                 ?? (routingKey.utf8.count > 255 ? "reply_to is over 255 bytes" : nil)
         if let problem {
             logger.warning("the task's reply cannot be published; none is sent", metadata: [
-                "task.id": "\(ErrorText.escaped(task.id, limit: DeadLetterHeaders.maxNameBytes))", "why": "\(ErrorText.bounded(problem, maxBytes: 512))",
+                "task.id": "\(ErrorText.bounded(task.id, maxBytes: DeadLetterHeaders.maxNameBytes))", "why": "\(ErrorText.bounded(problem, maxBytes: 512))",
             ])
             return
         }
