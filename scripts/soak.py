@@ -25,8 +25,10 @@ Checks (one line each, then `N passed, N failed`):
                      will retry", "task failed, dead-lettered"): exact, polled up to 5 s
   fds / RSS          supervisor fds grew by at most 16, its RSS by at most 50 % + 10 MiB; each
                      child slot's fds by at most 16 (children are replaced: their RSS is reported)
-  trend              with 6 or more cycle samples: the supervisor's RSS (by > 1 MiB in all) or
-                     fds did not grow at every single sample
+  trend              on a long run (20 samples after the events, cycle 5 on: --minutes 10 or more),
+                     the supervisor's RSS did not grow at every sample (by > 1 MiB in all), nor
+                     its fds, nor its RSS from third to third of the samples (medians, > 2 MiB in
+                     all); a shorter run prints the samples and the growth per hour only
   orphans            no child of this run left 3 s after the supervisor's SIGKILL
 Exit status: 0 every check passed, 1 otherwise.
 """
