@@ -315,6 +315,9 @@ class Soak:
         return time.monotonic() - self.t0
 
     def left(self):
+        """Seconds to the deadline; raises Deadline once it passed, or once the supervisor died."""
+        if self.sup and self.sup.proc.poll() is not None:
+            raise Deadline(f"the supervisor exited, status {self.sup.proc.returncode} (log: {self.a.log})")
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise Deadline(f"the run's deadline ({self.deadline - self.t0:.0f}s) passed")
@@ -417,7 +420,7 @@ class Soak:
                 time.sleep(0.05)  # a burst of a few seconds, not one instant
         published = time.monotonic()
         end = time.monotonic() + min(90, self.left())
-        while replies.count(ids) < len(ids) and time.monotonic() < end:
+        while replies.count(ids) < len(ids) and time.monotonic() < end and self.sup.proc.poll() is None:
             time.sleep(0.05)
         got = replies.count(ids)
         log(f"cycle {cycle}: {len(ids)} tasks published in {published - began:.1f}s, "
@@ -561,7 +564,7 @@ class Soak:
             log(f"{cycle} cycles done at t={self.elapsed():.0f}s; idling {a.final_gap:g}s before the last sample")
             self.sleep(a.final_gap)
         except Deadline as e:
-            self.check(False, "deadline", str(e))
+            self.check(False, "the run went to its end", str(e))
         self.report(all_ids, replies)
         self.sample("end")
         self.report_resources()
@@ -694,7 +697,7 @@ def main():
     try:
         soak.run()
     except Deadline as e:
-        soak.check(False, "deadline", str(e))
+        soak.check(False, "the run went to its end", str(e))
     except Exception as e:
         soak.check(False, "the run", f"{type(e).__name__}: {e}")
     finally:
