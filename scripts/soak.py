@@ -663,7 +663,11 @@ class Soak:
         if len(steady) < 2:
             print(f"trend: {len(steady)} samples after the last event")
             return
-        per_hour = (rss[-1] - rss[0]) / MiB / max(1.0, steady[-1][0] - steady[0][0]) * 3600
+        # Least squares: the growth per hour the samples point to.
+        ts = [t for t, _ in steady]
+        t_mean, r_mean = sum(ts) / len(ts), sum(rss) / len(rss)
+        spread = sum((t - t_mean) ** 2 for t in ts) or 1.0
+        per_hour = sum((t - t_mean) * (r - r_mean) for t, r in zip(ts, rss)) / spread / MiB * 3600
         shown = sorted({round(i * (len(steady) - 1) / 23) for i in range(24)})  # at most 24 of them, evenly
         text = (f"RSS {' '.join(f'{rss[i] / MiB:.1f}' for i in shown)} MiB ({per_hour:+.1f} MiB/h); "
                 f"fds {' '.join(str(fds[i]) for i in shown)}" + (f" ({len(shown)} of {len(steady)} samples shown)"
