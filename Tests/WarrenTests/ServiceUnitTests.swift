@@ -271,6 +271,35 @@ struct ServiceUnitTests {
         #expect(score <= 2.0, "\(overall)")
     }
 
+    @Test(
+        "a worker reads the broker password from the credential the unit names: check-config shows its path, never the password",
+        .enabled(if: ServiceUnitTests.demoBinary != nil, "needs warren-demo next to the tests: swift build --build-tests"))
+    func passwordCredential() async throws {
+        let binary = try #require(Self.demoBinary)
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // What systemd sets up: $CREDENTIALS_DIRECTORY/broker-password, and the variable the
+        // unit's Environment= line expands %d in.
+        let credential = dir + "/broker-password"
+        try "cred-s3cret\n".write(toFile: credential, atomically: true, encoding: .utf8)
+        let config = dir + "/billing.yaml"
+        try "broker: { url: amqp://app@rabbit/ }\nqueues: { q: { routes: [\"#\"] } }\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let environment = ["CREDENTIALS_DIRECTORY": dir, "WARREN_BROKER_PASSWORD_FILE": credential]
+
+        let checked = try await ToolResult.run(binary, ["check-config", "--config", config], environment: environment)
+        #expect(checked.status == 0, "\(checked.output)")
+        #expect(checked.output.contains("amqp://app:****@rabbit/"), "\(checked.output)")
+        #expect(checked.output.contains("password_file: \"\(credential)\""), "\(checked.output)")
+        #expect(!checked.output.contains("s3cret"), "\(checked.output)")
+
+        // A credential that is missing (LoadCredential= left commented out) is a config error: 78,
+        // which RestartPreventExitStatus= does not restart in a loop.
+        try FileManager.default.removeItem(atPath: credential)
+        let missing = try await ToolResult.run(binary, ["check-config", "--config", config], environment: environment)
+        #expect(missing.status == ConfigurationError.exitStatus, "\(missing.output)")
+        #expect(missing.output.contains("environment: WARREN_BROKER_PASSWORD_FILE: cannot read the broker password from"), "\(missing.output)")
+    }
+
     @Test("systemd-analyze verify catches a broken unit", .enabled(if: SystemdAnalyze.enabled, SystemdAnalyze.skipReason))
     func verifyCatchesMistakes() async throws {
         let dir = try Self.temporaryDirectory()
