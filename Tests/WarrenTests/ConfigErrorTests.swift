@@ -72,7 +72,7 @@ struct ConfigErrorTests {
     func wrongTypeMasksPasswords() {
         #expect(
             problems("broker: amqp://guest:hunter2@localhost\nqueues: { q: }\n") == [
-                "warren.yaml:1:9: broker: expected a mapping with keys url, heartbeat, connection_name, tls, got \"amqp://guest:****@localhost\""
+                "warren.yaml:1:9: broker: expected a mapping with keys url, password_file, heartbeat, connection_name, tls, got \"amqp://guest:****@localhost\""
             ])
     }
 
@@ -301,6 +301,59 @@ struct ConfigErrorTests {
         #expect(
             problems("queues: { q: }\n", environment: ["WARREN_BROKER_URL": " , "])
                 == ["environment: WARREN_BROKER_URL: holds no URL"])
+    }
+
+    @Test("a password file that is missing, a directory, empty or several lines: named by key and line, its text never shown")
+    func badPasswordFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("password-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func refused(_ content: String?) -> [String] {
+            let path = dir + "/broker-password"
+            try? FileManager.default.removeItem(atPath: path)
+            if let content { try? content.write(toFile: path, atomically: true, encoding: .utf8) }
+            return problems("broker:\n  url: amqp://app:hunter2@rabbit/\n  password_file: \(path)\nqueues: { q: }\n")
+        }
+        let key = "warren.yaml:3:18: broker.password_file: cannot read the broker password from \"\(dir)/broker-password\": "
+        #expect(refused(nil) == [key + "no such file"])
+        #expect(refused("") == [key + "it is empty; it should hold the password"])
+        #expect(refused("\n\r\n") == [key + "it is empty; it should hold the password"])
+        #expect(refused("hunter3\nhunter4\n") == [key + "it holds more than one line; it should hold the password alone, on one line"])
+        #expect(refused(String(repeating: "x", count: 5000)) == [key + "it is larger than 4 KiB; it should hold the password alone"])
+        #expect(
+            problems("broker: { password_file: \(dir) }\nqueues: { q: }\n")
+                == ["warren.yaml:1:26: broker.password_file: cannot read the broker password from \"\(dir)\": it is a directory"])
+        #expect(
+            problems("broker: { password_file: \"\" }\nqueues: { q: }\n")
+                == ["warren.yaml:1:26: broker.password_file: must not be empty; leave the key out to use the password in broker.url"])
+        #expect(
+            problems("broker: { password_file: [a] }\nqueues: { q: }\n")
+                == ["warren.yaml:1:26: broker.password_file: expected a string, got a list"])
+        // From the environment: the variable is named, not the key.
+        #expect(
+            problems("queues: { q: }\n", environment: ["WARREN_BROKER_PASSWORD_FILE": dir + "/none"])
+                == ["environment: WARREN_BROKER_PASSWORD_FILE: cannot read the broker password from \"\(dir)/none\": no such file"])
+        // With other problems, in file order; and exit status 78 like any refused config.
+        let all = problems("broker: { password_file: /nonexistent/pw }\nqueues: { q: { children: 0 } }\n")
+        #expect(all.count == 2 && all[0].hasPrefix("warren.yaml:1:26: broker.password_file: "), "\(all)")
+        do {
+            _ = try ConfigLoader.load(yaml: "broker: { password_file: /nonexistent/pw }\nqueues: { q: }\n", environment: [:])
+            Issue.record("accepted a missing password file")
+        } catch {
+            #expect(error.code == .invalid)
+            #expect(ConfigurationError.exitStatus == 78)
+        }
+        // A file the worker's user cannot read (as root, every file is readable: skipped).
+        if geteuid() != 0 {
+            let path = dir + "/unreadable"
+            try "hunter2\n".write(toFile: path, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0], ofItemAtPath: path)
+            let found = problems("broker: { password_file: \(path) }\nqueues: { q: }\n")
+            #expect(found.first?.contains("permission denied") == true, "\(found)")
+        }
+        for line in refused("hunter3\nhunter4\n") + refused(String(repeating: "x", count: 5000)) {
+            #expect(!line.contains("hunter") && !line.contains("xxxx"), "\(line)")
+        }
     }
 
     @Test("names, addresses and log settings")

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Testing
 
@@ -123,6 +124,69 @@ struct ConfigLoaderTests {
         #expect(two.broker.urls.map(\.usesTLS) == [true, true])
         let empty = try load(yaml, environment: ["WARREN_BROKER_URL": "", "OTHER": "x"])
         #expect(empty.broker.urls.map(\.host) == ["file-host"])
+    }
+
+    /// Writes `text` to a fresh file; returns its path (removed by the caller).
+    private func temporaryFile(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("password-\(UUID().uuidString)").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test("broker.password_file: its text, trailing line break left out, is the password of every URL")
+    func passwordFile() throws {
+        let path = try temporaryFile("s3cr:t/@%\n")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let config = try load(
+            """
+            broker:
+              url: ["amqp://app:old@n1/prod", "amqp://n2:5673", "amqp://ops@n3"]
+              password_file: \(path)
+            queues: { q: }
+            """)
+        #expect(config.broker.passwordFile == path)
+        #expect(config.broker.urls.map(\.password) == ["s3cr:t/@%", "s3cr:t/@%", "s3cr:t/@%"])
+        #expect(config.broker.urls.map(\.user) == ["app", "guest", "ops"])
+        #expect(config.broker.urls.map(\.host) == ["n1", "n2", "n3"])
+        #expect(config.broker.urls.map(\.virtualHost) == ["prod", "/", "/"])
+        // What is handed to the client: the new password, percent-encoded, which parses back.
+        #expect(config.broker.urls[0].unmaskedString == "amqp://app:s3cr%3At%2F%40%25@n1/prod")
+        #expect(config.broker.urls.map { BrokerURL($0.unmaskedString) } == config.broker.urls)
+        #expect(config.broker.connectionConfiguration(index: 2, name: "x").password == "s3cr:t/@%")
+        // Shown masked, with the file's path, never the password.
+        #expect(config.broker.urls.map(\.description) == ["amqp://app:****@n1/prod", "amqp://guest:****@n2:5673", "amqp://ops:****@n3"])
+        for text in [config.describe(), config.broker.description, "\(config)"] {
+            #expect(!text.contains("s3cr"), "\(text)")
+            #expect(text.contains(path), "\(text)")
+        }
+        #expect(config.describe().contains("\n  password_file: \"\(path)\"\n  heartbeat: 30s\n"))
+        // describe() loads back, reading the file again.
+        let reloaded = try load(config.describe())
+        #expect(reloaded.broker.passwordFile == path)
+        #expect(reloaded.broker.urls.map(\.password) == config.broker.urls.map(\.password))
+
+        // CRLF and several line breaks at the end are left out too; other whitespace is kept.
+        try " pass word \r\n\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try load("broker: { password_file: \(path) }\nqueues: { q: }\n").broker.urls.map(\.password) == [" pass word "])
+        // Without the key, nothing is read and the URL's password stands.
+        #expect(try load("queues: { q: }\n").broker.passwordFile == nil)
+        #expect(try load("broker: { password_file: null }\nqueues: { q: }\n").broker.urls.map(\.password) == ["guest"])
+    }
+
+    @Test("WARREN_BROKER_PASSWORD_FILE replaces broker.password_file and applies to WARREN_BROKER_URL's URLs")
+    func passwordFileFromEnvironment() throws {
+        let path = try temporaryFile("from-credential\n")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let yaml = "broker: { url: amqp://file-host, password_file: /nonexistent/password }\nqueues: { q: }\n"
+        let config = try load(
+            yaml, environment: ["WARREN_BROKER_PASSWORD_FILE": path, "WARREN_BROKER_URL": "amqp://w:inline@e1, amqp://w@e2"])
+        #expect(config.broker.passwordFile == path)
+        #expect(config.broker.urls.map(\.host) == ["e1", "e2"])
+        #expect(config.broker.urls.map(\.password) == ["from-credential", "from-credential"])
+        #expect(!config.describe().contains("from-credential") && !config.describe().contains("inline"))
+        // Empty counts as unset: the file's key applies (and this one does not exist).
+        #expect(throws: ConfigurationError.self) { try load(yaml, environment: ["WARREN_BROKER_PASSWORD_FILE": ""]) }
+        #expect(try load("queues: { q: }\n", environment: ["WARREN_BROKER_PASSWORD_FILE": ""]).broker.passwordFile == nil)
     }
 
     @Test("the config path comes from WARREN_CONFIG, else Config/warren.yaml")

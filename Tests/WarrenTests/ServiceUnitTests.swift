@@ -26,6 +26,13 @@ enum SystemdAnalyze {
         let path = try #require(path, "systemd-analyze not found: apt-get install systemd")
         return try await ToolResult.run(path, ["verify", unitFile])
     }
+
+    /// `systemd-analyze security --offline=yes FILE`: the hardening report for a unit file, without a
+    /// running systemd (systemd 250 or newer).
+    static func security(_ unitFile: String) async throws -> ToolResult {
+        let path = try #require(path, "systemd-analyze not found: apt-get install systemd")
+        return try await ToolResult.run(path, ["security", "--offline=yes", "--no-pager", unitFile])
+    }
 }
 
 /// A finished command: exit status, and stdout and stderr together.
@@ -81,7 +88,7 @@ struct UnitFile {
     func value(_ section: String, _ key: String) -> String? { settings[section]?[key]?.last }
 }
 
-@Suite("Config/warren.service and scripts/install-service")
+@Suite("Config/warren@.service and scripts/install-service")
 struct ServiceUnitTests {
     /// The repository root, found from this file's path.
     static let repo: String = {
@@ -89,7 +96,7 @@ struct ServiceUnitTests {
         components.removeLast(3)  // Tests/WarrenTests/ServiceUnitTests.swift
         return components.joined(separator: "/")
     }()
-    static let unitPath = repo + "/Config/warren.service"
+    static let unitPath = repo + "/Config/warren@.service"
 
     /// The `warren-demo` built next to the test bundle (`swift build --build-tests` builds it), or
     /// `WARREN_DEMO_BIN`.
@@ -110,12 +117,17 @@ struct ServiceUnitTests {
         return dir
     }
 
-    /// Writes a copy of `unit` named warren.service into `dir`, with its `ExecStart=` binary
-    /// replaced by `binary`, and returns its path. `systemd-analyze verify` fails on a unit
-    /// whose ExecStart binary does not exist ("Command ... is not executable"), and the real
-    /// one (/usr/local/bin/warren-demo) is not installed where tests run.
-    static func copy(of unit: String, into dir: String, execStart binary: String) throws -> String {
-        let text = try String(contentsOfFile: unit, encoding: .utf8)
+    /// Writes a copy of the template `unit` named warren@.service into `dir`, with its `ExecStart=`
+    /// binary replaced by `binary`, and returns the path of its instance `instance` (a file that
+    /// does not exist: systemd-analyze loads it from the template beside it). `systemd-analyze
+    /// verify` fails on a unit whose ExecStart binary does not exist ("Command ... is not
+    /// executable"), and the real one (/usr/local/bin/<instance>) is not installed where tests run.
+    /// `edit` changes the text first.
+    static func copy(
+        of unit: String, into dir: String, execStart binary: String, instance: String = "warren-demo",
+        edit: (String) -> String = { $0 }
+    ) throws -> String {
+        let text = edit(try String(contentsOfFile: unit, encoding: .utf8))
         var replaced = 0
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
             guard line.hasPrefix("ExecStart=") else { return String(line) }
@@ -124,9 +136,20 @@ struct ServiceUnitTests {
             return (["ExecStart=" + binary] + arguments.map(String.init)).joined(separator: " ")
         }
         #expect(replaced == 1, "one ExecStart= in \(unit)")
-        let path = dir + "/warren.service"
-        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+        try lines.joined(separator: "\n").write(toFile: dir + "/warren@.service", atomically: true, encoding: .utf8)
+        return dir + "/warren@\(instance).service"
+    }
+
+    /// The settings the unit ships commented out, as an operator would enable them.
+    static let optionalSettings = [
+        "LoadCredential=broker-password:/etc/warren/%i.password",
+        "Environment=WARREN_BROKER_PASSWORD_FILE=%d/broker-password",
+        "MemoryMax=4G", "OOMPolicy=continue", "TasksMax=512",
+    ]
+
+    /// `text` with ``optionalSettings`` uncommented.
+    static func uncommentingOptionalSettings(_ text: String) -> String {
+        optionalSettings.reduce(text) { $0.replacingOccurrences(of: "\n#" + $1 + "\n", with: "\n" + $1 + "\n") }
     }
 
     @Test("has the directives DESIGN section 9 requires")
@@ -135,14 +158,14 @@ struct ServiceUnitTests {
         let expected: [(String, String, String)] = [
             ("Service", "Type", "notify"),
             ("Service", "NotifyAccess", "main"),
-            ("Service", "ExecStart", "/usr/local/bin/warren-demo run --config /etc/warren/warren.yaml"),
+            ("Service", "ExecStart", "/usr/local/bin/%i run --config /etc/warren/%i.yaml"),
             ("Service", "ExecReload", "/bin/kill -HUP $MAINPID"),
             ("Service", "KillMode", "mixed"),
             ("Service", "KillSignal", "SIGTERM"),
             ("Service", "Restart", "on-failure"),
             ("Service", "RestartPreventExitStatus", "78"),
             ("Service", "WatchdogSec", "30"),
-            ("Service", "EnvironmentFile", "-/etc/warren/warren.env"),
+            ("Service", "EnvironmentFile", "-/etc/warren/%i.env"),
             ("Service", "DynamicUser", "yes"),
             ("Service", "NoNewPrivileges", "yes"),
             ("Service", "ProtectSystem", "strict"),
@@ -151,13 +174,40 @@ struct ServiceUnitTests {
             ("Service", "MemoryDenyWriteExecute", "yes"),
             ("Service", "CapabilityBoundingSet", ""),
             ("Service", "RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6"),
+            ("Service", "SystemCallFilter", "@system-service"),
+            ("Service", "SystemCallErrorNumber", "EPERM"),
+            ("Service", "SystemCallArchitectures", "native"),
+            ("Service", "ProtectProc", "invisible"),
+            ("Service", "ProcSubset", "pid"),
+            ("Service", "PrivateUsers", "yes"),
             ("Service", "StandardError", "journal"),
-            ("Service", "SyslogIdentifier", "warren"),
+            ("Service", "SyslogIdentifier", "%i"),
             ("Install", "WantedBy", "multi-user.target"),
         ]
         for (section, key, value) in expected {
             #expect(unit.value(section, key) == value, "[\(section)] \(key)=")
         }
+        // Limits and the password credential are the operator's choice: shipped commented out.
+        for key in ["LoadCredential", "Environment", "MemoryMax", "OOMPolicy", "TasksMax"] {
+            #expect(unit.value("Service", key) == nil, "\(key)= is commented out")
+        }
+        let text = try String(contentsOfFile: Self.unitPath, encoding: .utf8)
+        for setting in Self.optionalSettings {
+            #expect(text.contains("\n#\(setting)\n"), "#\(setting) in the unit")
+        }
+    }
+
+    @Test("is a template for any worker: the instance names the binary, config, env file and journal tag")
+    func templateNamesNoWorker() throws {
+        let unit = try UnitFile(contentsOf: Self.unitPath)
+        let settings = unit.settings.values.flatMap { $0.values.flatMap { $0 } }
+        // Nothing but comments may name the demo: its demo.alloc and demo.crash tasks must not
+        // reach a production broker because an operator installed the unit as shipped.
+        #expect(!settings.contains { $0.contains("demo") }, "\(settings)")
+        for key in ["ExecStart", "EnvironmentFile", "SyslogIdentifier"] {
+            #expect(unit.value("Service", key)?.contains("%i") == true, "\(key)= uses the instance name")
+        }
+        #expect(unit.value("Unit", "Description")?.contains("%i") == true)
     }
 
     @Test("TimeoutStopSec covers the example config's warm shutdown, with a margin")
@@ -182,15 +232,82 @@ struct ServiceUnitTests {
         #expect(result.status == 0 && result.output.isEmpty, "systemd-analyze verify \(unit):\n\(result.output)")
     }
 
+    @Test(
+        "passes systemd-analyze verify with the commented-out settings enabled",
+        .enabled(if: SystemdAnalyze.enabled, SystemdAnalyze.skipReason))
+    func verifyOptionalSettings() async throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let unit = try Self.copy(
+            of: Self.unitPath, into: dir, execStart: Self.someExecutable, instance: "billing", edit: Self.uncommentingOptionalSettings)
+        let parsed = try UnitFile(contentsOf: dir + "/warren@.service")
+        #expect(parsed.value("Service", "Environment") == "WARREN_BROKER_PASSWORD_FILE=%d/broker-password")
+        #expect(parsed.value("Service", "TasksMax") == "512")
+        let result = try await SystemdAnalyze.verify(unit)
+        #expect(result.status == 0 && result.output.isEmpty, "systemd-analyze verify \(unit):\n\(result.output)")
+    }
+
+    @Test(
+        "systemd-analyze security rates the hardening: process, user and system-call restrictions on",
+        .enabled(if: SystemdAnalyze.enabled, SystemdAnalyze.skipReason))
+    func security() async throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let unit = try Self.copy(of: Self.unitPath, into: dir, execStart: Self.someExecutable)
+        let result = try await SystemdAnalyze.security(unit)
+        #expect(result.status == 0, "\(result.output)")
+        let lines = result.output.split(separator: "\n").map(String.init)
+        // Every check it fails is a line starting with ✗; these must pass.
+        let failed = lines.filter { $0.hasPrefix("✗") }
+        for setting in ["ProtectProc=", "ProcSubset=", "PrivateUsers=", "SystemCallFilter=~@", "SystemCallArchitectures=", "PrivateDevices="] {
+            let relevant = failed.filter { $0.dropFirst(2).hasPrefix(setting) }
+            // @system-service still allows @privileged and @resources (chown, setrlimit, ...).
+            let unexpected = relevant.filter { !$0.contains("~@privileged") && !$0.contains("~@resources") }
+            #expect(unexpected.isEmpty, "\(unexpected)")
+        }
+        // "→ Overall exposure level for warren@warren-demo.service: 1.5 OK": 10 is unprotected.
+        let overall = try #require(lines.first { $0.contains("Overall exposure level") }, "\(result.output)")
+        let score = try #require(overall.split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) }, "\(overall)")
+        #expect(score <= 2.0, "\(overall)")
+    }
+
+    @Test(
+        "a worker reads the broker password from the credential the unit names: check-config shows its path, never the password",
+        .enabled(if: ServiceUnitTests.demoBinary != nil, "needs warren-demo next to the tests: swift build --build-tests"))
+    func passwordCredential() async throws {
+        let binary = try #require(Self.demoBinary)
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // What systemd sets up: $CREDENTIALS_DIRECTORY/broker-password, and the variable the
+        // unit's Environment= line expands %d in.
+        let credential = dir + "/broker-password"
+        try "cred-s3cret\n".write(toFile: credential, atomically: true, encoding: .utf8)
+        let config = dir + "/billing.yaml"
+        try "broker: { url: amqp://app@rabbit/ }\nqueues: { q: { routes: [\"#\"] } }\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let environment = ["CREDENTIALS_DIRECTORY": dir, "WARREN_BROKER_PASSWORD_FILE": credential]
+
+        let checked = try await ToolResult.run(binary, ["check-config", "--config", config], environment: environment)
+        #expect(checked.status == 0, "\(checked.output)")
+        #expect(checked.output.contains("amqp://app:****@rabbit/"), "\(checked.output)")
+        #expect(checked.output.contains("password_file: \"\(credential)\""), "\(checked.output)")
+        #expect(!checked.output.contains("s3cret"), "\(checked.output)")
+
+        // A credential that is missing (LoadCredential= left commented out) is a config error: 78,
+        // which RestartPreventExitStatus= does not restart in a loop.
+        try FileManager.default.removeItem(atPath: credential)
+        let missing = try await ToolResult.run(binary, ["check-config", "--config", config], environment: environment)
+        #expect(missing.status == ConfigurationError.exitStatus, "\(missing.output)")
+        #expect(missing.output.contains("environment: WARREN_BROKER_PASSWORD_FILE: cannot read the broker password from"), "\(missing.output)")
+    }
+
     @Test("systemd-analyze verify catches a broken unit", .enabled(if: SystemdAnalyze.enabled, SystemdAnalyze.skipReason))
     func verifyCatchesMistakes() async throws {
         let dir = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let unit = try Self.copy(of: Self.unitPath, into: dir, execStart: Self.someExecutable)
-        let broken = try String(contentsOfFile: unit, encoding: .utf8)
-            .replacingOccurrences(of: "ProtectSystem=strict", with: "ProtectSystem=very")
-            .replacingOccurrences(of: "KillMode=mixed", with: "KillMode=mixed\nKilMode=process")
-        try broken.write(toFile: unit, atomically: true, encoding: .utf8)
+        let unit = try Self.copy(of: Self.unitPath, into: dir, execStart: Self.someExecutable) {
+            $0.replacingOccurrences(of: "ProtectSystem=strict", with: "ProtectSystem=very")
+                .replacingOccurrences(of: "KillMode=mixed", with: "KillMode=mixed\nKilMode=process")
+        }
         let result = try await SystemdAnalyze.verify(unit)
         #expect(result.output.contains("KilMode"), "\(result.output)")
         #expect(result.output.contains("very"), "\(result.output)")
@@ -203,7 +320,7 @@ struct ServiceUnitTests {
     }
 
     @Test(
-        "scripts/install-service --root stages binary, config, env file and unit",
+        "scripts/install-service --root stages binary, config, env file and template unit",
         .enabled(if: ServiceUnitTests.demoBinary != nil, "needs warren-demo next to the tests: swift build --build-tests"))
     func installServiceIntoRoot() async throws {
         let binary = try #require(Self.demoBinary)
@@ -214,40 +331,62 @@ struct ServiceUnitTests {
 
         let first = try await ToolResult.run("/bin/bash", arguments)
         #expect(first.status == 0, "\(first.output)")
+        #expect(first.output.contains("warren@warren-demo"), "\(first.output)")
         let fm = FileManager.default
         func mode(_ path: String) throws -> Int {
             try #require(fm.attributesOfItem(atPath: root + path)[.posixPermissions] as? Int)
         }
         #expect(try mode("/opt/warren/bin/warren-demo") == 0o755)
-        #expect(try mode("/etc/warren-test/warren.yaml") == 0o644)
-        #expect(try mode("/etc/warren-test/warren.env") == 0o600)
-        #expect(try mode("/etc/systemd/system/warren.service") == 0o644)
-        #expect(!fm.fileExists(atPath: root + "/etc/warren-test/warren.yaml.new"))
+        #expect(try mode("/etc/warren-test/warren-demo.yaml") == 0o644)
+        #expect(try mode("/etc/warren-test/warren-demo.env") == 0o600)
+        #expect(try mode("/etc/systemd/system/warren@.service") == 0o644)
+        #expect(!fm.fileExists(atPath: root + "/etc/warren-test/warren-demo.yaml.new"))
+        #expect(!fm.fileExists(atPath: root + "/etc/systemd/system/warren.service"))
+        #expect(try String(contentsOfFile: root + "/etc/warren-test/warren-demo.env", encoding: .utf8).contains("warren-demo.yaml"))
 
-        // The unit names the final paths, not the staging root.
-        let unit = try UnitFile(contentsOf: root + "/etc/systemd/system/warren.service")
-        #expect(unit.value("Service", "ExecStart") == "/opt/warren/bin/warren-demo run --config /etc/warren-test/warren.yaml")
-        #expect(unit.value("Service", "EnvironmentFile") == "-/etc/warren-test/warren.env")
+        // The unit names the final directories, not the staging root, and no worker.
+        let unitFile = root + "/etc/systemd/system/warren@.service"
+        let unit = try UnitFile(contentsOf: unitFile)
+        #expect(unit.value("Service", "ExecStart") == "/opt/warren/bin/%i run --config /etc/warren-test/%i.yaml")
+        #expect(unit.value("Service", "EnvironmentFile") == "-/etc/warren-test/%i.env")
+        #expect(try String(contentsOfFile: unitFile, encoding: .utf8).contains("\n#LoadCredential=broker-password:/etc/warren-test/%i.password\n"))
 
         // A second run keeps the config and the env file the operator may have edited.
-        try "# edited\n".write(toFile: root + "/etc/warren-test/warren.env", atomically: false, encoding: .utf8)
-        let yaml = try String(contentsOfFile: root + "/etc/warren-test/warren.yaml", encoding: .utf8) + "# edited\n"
-        try yaml.write(toFile: root + "/etc/warren-test/warren.yaml", atomically: false, encoding: .utf8)
+        try "# edited\n".write(toFile: root + "/etc/warren-test/warren-demo.env", atomically: false, encoding: .utf8)
+        let yaml = try String(contentsOfFile: root + "/etc/warren-test/warren-demo.yaml", encoding: .utf8) + "# edited\n"
+        try yaml.write(toFile: root + "/etc/warren-test/warren-demo.yaml", atomically: false, encoding: .utf8)
         let second = try await ToolResult.run("/bin/bash", arguments)
         #expect(second.status == 0, "\(second.output)")
-        #expect(second.output.contains("warren.yaml.new"), "\(second.output)")
-        #expect(try String(contentsOfFile: root + "/etc/warren-test/warren.env", encoding: .utf8) == "# edited\n")
-        #expect(try String(contentsOfFile: root + "/etc/warren-test/warren.yaml", encoding: .utf8) == yaml)
-        #expect(fm.fileExists(atPath: root + "/etc/warren-test/warren.yaml.new"))
+        #expect(second.output.contains("warren-demo.yaml.new"), "\(second.output)")
+        #expect(try String(contentsOfFile: root + "/etc/warren-test/warren-demo.env", encoding: .utf8) == "# edited\n")
+        #expect(try String(contentsOfFile: root + "/etc/warren-test/warren-demo.yaml", encoding: .utf8) == yaml)
+        #expect(fm.fileExists(atPath: root + "/etc/warren-test/warren-demo.yaml.new"))
 
-        // The installed unit verifies, run from the staged binary.
+        // A second worker under its own name and config shares the unit; an older install's
+        // warren.service is pointed out, not touched.
+        let config = root + "/billing.yaml"
+        try "queues: { billing: { routes: [\"billing.#\"] } }\n".write(toFile: config, atomically: false, encoding: .utf8)
+        try "[Service]\nExecStart=/usr/local/bin/warren-demo run\n".write(
+            toFile: root + "/etc/systemd/system/warren.service", atomically: false, encoding: .utf8)
+        let third = try await ToolResult.run("/bin/bash", arguments + ["--name", "billing", "--config", config])
+        #expect(third.status == 0, "\(third.output)")
+        #expect(third.output.contains("warren@billing"), "\(third.output)")
+        #expect(third.output.contains("warren.service (an older install)"), "\(third.output)")
+        #expect(fm.isExecutableFile(atPath: root + "/opt/warren/bin/billing"))
+        #expect(try String(contentsOfFile: root + "/etc/warren-test/billing.yaml", encoding: .utf8) == String(contentsOfFile: config, encoding: .utf8))
+        #expect(fm.fileExists(atPath: root + "/etc/warren-test/billing.env"))
+        #expect(fm.fileExists(atPath: root + "/etc/systemd/system/warren.service"))
+        #expect(!fm.fileExists(atPath: root + "/etc/systemd/system/warren@.service.bak"), "the same unit: nothing to back up")
+
+        // The installed unit verifies, for each instance, run from the staged binary.
         if SystemdAnalyze.enabled {
-            let dir = try Self.temporaryDirectory()
-            defer { try? fm.removeItem(atPath: dir) }
-            let copy = try Self.copy(
-                of: root + "/etc/systemd/system/warren.service", into: dir, execStart: root + "/opt/warren/bin/warren-demo")
-            let result = try await SystemdAnalyze.verify(copy)
-            #expect(result.status == 0 && result.output.isEmpty, "systemd-analyze verify \(copy):\n\(result.output)")
+            for name in ["warren-demo", "billing"] {
+                let dir = try Self.temporaryDirectory()
+                defer { try? fm.removeItem(atPath: dir) }
+                let copy = try Self.copy(of: unitFile, into: dir, execStart: root + "/opt/warren/bin/" + name, instance: name)
+                let result = try await SystemdAnalyze.verify(copy)
+                #expect(result.status == 0 && result.output.isEmpty, "systemd-analyze verify \(copy):\n\(result.output)")
+            }
         }
     }
 
@@ -260,6 +399,21 @@ struct ServiceUnitTests {
         #expect(result.status == 0, "\(result.output)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: root).isEmpty)
         #expect(result.output.contains("would run: install -m 0755 /nonexistent/my-worker \(root)/usr/local/bin/my-worker"), "\(result.output)")
-        #expect(result.output.contains("ExecStart=/usr/local/bin/my-worker run --config /etc/warren/warren.yaml"), "\(result.output)")
+        #expect(result.output.contains("/etc/warren/my-worker.yaml"), "\(result.output)")
+        #expect(result.output.contains("ExecStart=/usr/local/bin/%i run --config /etc/warren/%i.yaml"), "\(result.output)")
+        #expect(result.output.contains("warren@my-worker"), "\(result.output)")
+
+        // --name renames the installed binary; a name systemd would escape is refused.
+        let named = try await ToolResult.run(
+            "/bin/bash",
+            [Self.repo + "/scripts/install-service", "--dry-run", "--root", root, "--binary", "/nonexistent/my-worker", "--name", "mailer"])
+        #expect(named.status == 0, "\(named.output)")
+        #expect(named.output.contains("\(root)/usr/local/bin/mailer"), "\(named.output)")
+        let bad = try await ToolResult.run(
+            "/bin/bash", [Self.repo + "/scripts/install-service", "--dry-run", "--binary", "/nonexistent/w", "--name", "my worker"])
+        #expect(bad.status == 1 && bad.output.contains("must be plain"), "\(bad.output)")
+        let noConfig = try await ToolResult.run(
+            "/bin/bash", [Self.repo + "/scripts/install-service", "--dry-run", "--binary", "/nonexistent/w", "--config", root + "/none.yaml"])
+        #expect(noConfig.status == 1 && noConfig.output.contains("no such config file"), "\(noConfig.output)")
     }
 }

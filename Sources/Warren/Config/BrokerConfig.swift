@@ -5,10 +5,12 @@
 ///   url: amqp://guest:guest@127.0.0.1:5672/%2F   # or a list of URLs, tried in order
 ///   heartbeat: 30s
 ///   connection_name: billing-worker               # optional, shown in the management UI
+///   password_file: /run/credentials/warren@billing.service/broker-password   # optional
 ///   tls: { ca: /etc/ssl/rabbit-ca.pem, cert: client.pem, key: client.key, verify: true }
 /// ```
 ///
-/// The environment variable `WARREN_BROKER_URL` replaces ``urls`` (see ``ConfigLoader``).
+/// The environment variable `WARREN_BROKER_URL` replaces ``urls``, and
+/// `WARREN_BROKER_PASSWORD_FILE` replaces ``passwordFile`` (see ``ConfigLoader``).
 /// ``description`` masks every password.
 public struct BrokerConfig: Sendable, Equatable, CustomStringConvertible {
     /// The brokers to connect to, in order: a child connects to the first and fails over to the
@@ -23,6 +25,13 @@ public struct BrokerConfig: Sendable, Equatable, CustomStringConvertible {
     /// Certificates for `amqps://` URLs, or `nil` for the system's trust store and no client
     /// certificate.
     public var tls: TLS?
+    /// A file holding the broker password (its trailing line break left out), or `nil`.
+    ///
+    /// ``ConfigLoader`` reads it and puts the password in every URL of ``urls``, in place of the
+    /// one written there, so that the password need not be in the config or the environment: for
+    /// example a systemd credential, `$CREDENTIALS_DIRECTORY/broker-password`. Setting this
+    /// property on a loaded configuration reads nothing.
+    public var passwordFile: String?
 
     /// The default broker URL: a local RabbitMQ with its default user, on the default vhost.
     public static let defaultURL = "amqp://guest:guest@127.0.0.1:5672/%2F"
@@ -32,12 +41,14 @@ public struct BrokerConfig: Sendable, Equatable, CustomStringConvertible {
         urls: [BrokerURL] = [BrokerURL(BrokerConfig.defaultURL)!],
         heartbeat: Duration = .seconds(30),
         connectionName: String? = nil,
-        tls: TLS? = nil
+        tls: TLS? = nil,
+        passwordFile: String? = nil
     ) {
         self.urls = urls
         self.heartbeat = heartbeat
         self.connectionName = connectionName
         self.tls = tls
+        self.passwordFile = passwordFile
     }
 
     /// TLS settings for `amqps://` connections: the `broker.tls` block.
@@ -63,10 +74,11 @@ public struct BrokerConfig: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The URLs (passwords masked) and the heartbeat, for example
-    /// `amqp://guest:****@127.0.0.1:5672/%2F (heartbeat 30s)`.
+    /// `amqp://guest:****@127.0.0.1:5672/%2F (heartbeat 30s)`; the password file by its path.
     public var description: String {
         var text = urls.map(\.description).joined(separator: ", ") + " (heartbeat \(heartbeat.humanReadable)"
         if let connectionName { text += ", name \"\(connectionName)\"" }
+        if let passwordFile { text += ", password from \(passwordFile)" }
         if urls.contains(where: \.usesTLS) { text += tls?.verify == false ? ", TLS NOT VERIFIED (verify: false)" : ", tls verified" }
         return text + ")"
     }

@@ -152,6 +152,41 @@ public struct BrokerURL: Sendable, Hashable, CustomStringConvertible {
         self.unmaskedString = unmaskedString
     }
 
+    /// This URL with `password` in place of its own (or of the default one, when it has none):
+    /// what `broker.password_file` does to every URL. ``unmaskedString`` is rewritten to match,
+    /// with the user and password percent-encoded, so ``description`` still masks it.
+    public func replacingPassword(_ password: String) -> BrokerURL {
+        var url = self
+        url.password = password
+        // The scheme and the part after the user info (host, port, vhost) stay as written.
+        let schemeEnd = unmaskedString.range(of: "://")!
+        let rest = unmaskedString[schemeEnd.upperBound...]
+        let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+        let hostStart = rest[..<authorityEnd].lastIndex(of: "@").map { rest.index(after: $0) } ?? rest.startIndex
+        url.unmaskedString =
+            unmaskedString[..<schemeEnd.upperBound] + Self.percentEncoded(user) + ":" + Self.percentEncoded(password) + "@"
+            + rest[hostStart...]
+        return url
+    }
+
+    /// `text` with every byte but RFC 3986's unreserved characters written as `%XX`.
+    private static func percentEncoded(_ text: String) -> String {
+        var result = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                result.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = Array("0123456789ABCDEF".unicodeScalars)
+                result.unicodeScalars.append("%")
+                result.unicodeScalars.append(hex[Int(byte >> 4)])
+                result.unicodeScalars.append(hex[Int(byte & 0x0F)])
+            }
+        }
+        return result
+    }
+
     /// Decodes `%XX` escapes as UTF-8; `nil` on a malformed escape or invalid UTF-8.
     private static func percentDecoded(_ text: Substring) -> String? {
         var bytes: [UInt8] = []

@@ -25,9 +25,21 @@ import Musl
 ///
 /// - `WARREN_BROKER_URL` replaces `broker.url`. It may hold several URLs separated by commas.
 ///   An empty value counts as unset.
+/// - `WARREN_BROKER_PASSWORD_FILE` replaces `broker.password_file`. An empty value counts as
+///   unset.
+///
+/// The password file (`broker.password_file` or `WARREN_BROKER_PASSWORD_FILE`) is read here, by
+/// every process that loads the config (the supervisor at start and at each reload, each child
+/// as it starts): its text, trailing line breaks left out, replaces the password of every broker
+/// URL. A file that is missing, unreadable, empty or longer than one line is a problem like any
+/// other. What it holds never appears in a message.
 public enum ConfigLoader {
     /// The environment variable that replaces `broker.url`: `WARREN_BROKER_URL`.
     public static let brokerURLVariable = "WARREN_BROKER_URL"
+    /// The environment variable that replaces `broker.password_file`:
+    /// `WARREN_BROKER_PASSWORD_FILE`. With systemd credentials:
+    /// `Environment=WARREN_BROKER_PASSWORD_FILE=%d/broker-password`.
+    public static let brokerPasswordFileVariable = "WARREN_BROKER_PASSWORD_FILE"
     /// The environment variable that names the config file when `--config` is not given:
     /// `WARREN_CONFIG`.
     public static let configPathVariable = "WARREN_CONFIG"
@@ -89,6 +101,8 @@ public enum ConfigLoader {
         var configuration = reader.readConfiguration(root)
         var problems = reader.problems
         problems += applyEnvironment(environment, to: &configuration)
+        problems += applyPasswordFile(
+            environment, to: &configuration, source: source, mark: reader.mark(for: "broker.password_file"))
 
         for issue in configuration.validationIssues() where !reader.shouldSkip(issue) {
             let mark = reader.mark(for: issue.path)
@@ -129,6 +143,63 @@ public enum ConfigLoader {
         }
         if problems.isEmpty { configuration.broker.urls = urls }
         return problems
+    }
+
+    /// Reads the password file that `WARREN_BROKER_PASSWORD_FILE`, else `broker.password_file`
+    /// (at `mark` in `source`), names, and puts the password in every broker URL; returns the
+    /// problems found. The messages name the file, never what it holds.
+    private static func applyPasswordFile(
+        _ environment: [String: String], to configuration: inout WarrenConfiguration, source: String, mark: Mark?
+    ) -> [ConfigurationError.Problem] {
+        let fromEnvironment = !(environment[brokerPasswordFileVariable] ?? "").isEmpty
+        if fromEnvironment { configuration.broker.passwordFile = environment[brokerPasswordFileVariable] }
+        guard let path = configuration.broker.passwordFile else { return [] }
+        func problem(_ message: String) -> [ConfigurationError.Problem] {
+            if fromEnvironment {
+                return [ConfigurationError.Problem(source: "environment", keyPath: brokerPasswordFileVariable, message: message)]
+            }
+            return [
+                ConfigurationError.Problem(
+                    source: source, line: mark?.line, column: mark?.column, keyPath: "broker.password_file", message: message)
+            ]
+        }
+        guard !path.isEmpty else { return problem("must not be empty; leave the key out to use the password in broker.url") }
+        switch readPassword(path) {
+        case .success(let password):
+            configuration.broker.urls = configuration.broker.urls.map { $0.replacingPassword(password) }
+            return []
+        case .failure(let failure):
+            return problem("cannot read the broker password from \(quoted(path)): \(failure.detail ?? "unreadable")")
+        }
+    }
+
+    /// The largest password file read: it holds a password, not a document.
+    static let maxPasswordFileSize = 4096
+
+    /// The password in the file at `path`: its text without trailing line breaks. A failure says
+    /// why, without a word of what the file holds.
+    static func readPassword(_ path: String) -> Result<String, HumanValueFailure> {
+        func failure(_ detail: String) -> Result<String, HumanValueFailure> { .failure(HumanValueFailure(detail: detail)) }
+        var isDirectory = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            return failure("no such file")
+        }
+        if isDirectory { return failure("it is a directory") }
+        guard var bytes = readPrefix(of: path, upTo: maxPasswordFileSize + 1) else {
+            return failure("permission denied or I/O error (the worker's user must be able to read it)")
+        }
+        if bytes.count > maxPasswordFileSize {
+            return failure("it is larger than \(maxPasswordFileSize / 1024) KiB; it should hold the password alone")
+        }
+        while let last = bytes.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { bytes.removeLast() }
+        if bytes.isEmpty { return failure("it is empty; it should hold the password") }
+        if bytes.contains(where: { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") || $0 == 0 }) {
+            return failure("it holds more than one line; it should hold the password alone, on one line")
+        }
+        guard let password = String(validating: bytes, as: UTF8.self) else {
+            return failure("it is not UTF-8 text")
+        }
+        return .success(password)
     }
 
     /// Problems with a line first, in line and column order; the order found otherwise.

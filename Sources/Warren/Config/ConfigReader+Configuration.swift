@@ -6,7 +6,7 @@ extension ConfigReader {
         "broker", "exchange", "queues", "retry", "dead_letter", "unrouted", "metrics", "log",
         "shutdown_timeout", "max_message_size",
     ]
-    static let brokerKeys = ["url", "heartbeat", "connection_name", "tls"]
+    static let brokerKeys = ["url", "password_file", "heartbeat", "connection_name", "tls"]
     static let tlsKeys = ["ca", "cert", "key", "verify"]
     static let queueKeys = [
         "routes", "children", "prefetch", "concurrency", "time_limit", "max_memory", "max_tasks_per_child", "type",
@@ -57,6 +57,8 @@ extension ConfigReader {
         if let urls = readURLs(block) { broker.urls = urls }
         broker.heartbeat = scalar("heartbeat", in: block, .duration) ?? broker.heartbeat
         broker.connectionName = scalar("connection_name", in: block, .string)
+        // Read, and checked, by ConfigLoader once the environment is applied.
+        broker.passwordFile = scalar("password_file", in: block, .string)
         // `tls: null` (what describe() prints) means no TLS block, not one with defaults.
         let tlsNode = block.value(for: "tls").flatMap { Self.isNull($0) ? nil : $0 }
         if let tls = mapping(tlsNode, at: "broker.tls", keys: Self.tlsKeys) {

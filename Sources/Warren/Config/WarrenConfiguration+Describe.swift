@@ -9,6 +9,8 @@ extension WarrenConfiguration {
         if let source { lines.append("# resolved from \(source)") }
         lines.append("broker:")
         lines.append("  url: [\(broker.urls.map { yamlString($0.description, alwaysQuote: true) }.joined(separator: ", "))]")
+        // The file's path, never what it holds.
+        lines.append("  password_file: \(broker.passwordFile.map { yamlString($0) } ?? "null")")
         lines.append("  heartbeat: \(broker.heartbeat.humanReadable)")
         lines.append("  connection_name: \(broker.connectionName.map { yamlString($0) } ?? "null")")
         if let tls = broker.tls {
