@@ -134,11 +134,16 @@ struct DeliveryDecisionTests {
         task.expires = Self.now.addingTimeInterval(-1)
         task.eta = Self.now.addingTimeInterval(3600)
         #expect(Self.intake().checked(task, registered: false, now: Self.now) == Self.unknown)
-        guard case .deadLetter(let dead) = Self.intake().checked(task, registered: true, now: Self.now) else {
-            Issue.record("an expired task with an eta ahead must be dead-lettered")
-            return
-        }
-        #expect(dead.reason == .expired)
+        #expect(
+            Self.intake().checked(task, registered: true, now: Self.now)
+                == .deadLetter(
+                    DeadLetterPlan(
+                        reason: .expired, errorType: "TaskRevokedError",
+                        message: "the task expired at 2000-12-31T23:59:59+00:00 before it could run", task: "demo.add", attempts: 2,
+                        reply: FailureReply(
+                            exception: CeleryException(type: "TaskRevokedError", module: "celery.exceptions", message: "expired"),
+                            state: .revoked),
+                        cause: .expired(task.expires!))))
     }
 
     @Test("an eta exactly 100 ms ahead waits in the broker; just under waits in memory; past or none runs at once")
