@@ -52,45 +52,74 @@ extension ChildWorker {
 
     /// How the delivery ends, and what the task's handler did when it ran.
     private func outcome(of delivery: AMQPDelivery, io: AMQPConnectionThread, slots: AsyncSlots) async -> (Settlement, TaskSummary?) {
-        if stopping.withLock({ $0 }) { return (.requeue, nil) }  // stopping: prefetched tasks go back
+        let intake = DeliveryIntake(
+            redelivered: delivery.redelivered, queueType: queue.type,
+            // Only a redelivery's count matters: no header lookup for the others.
+            deliveryCount: delivery.redelivered ? Self.deliveryCount(delivery.properties.headers?["x-delivery-count"]) : nil)
+        // Stopping: prefetched tasks go back.
+        if case .requeue = intake.received(stopping: stopping.withLock { $0 }) { return (.requeue, nil) }
         let task: TaskMessage
         do {
             task = try decoder.decode(delivery: delivery)
         } catch {
             let name = delivery.properties.headers?["task"]?.stringValue ?? delivery.routingKey
-            var metadata: Logger.Metadata = ["task.name": "\(ErrorText.bounded(name, maxBytes: DeadLetterHeaders.maxNameBytes))", "error": "\(ErrorText.bounded(error.message))"]
-            if let id = error.taskID { metadata["task.id"] = "\(ErrorText.bounded(id, maxBytes: DeadLetterHeaders.maxNameBytes))" }
-            logger.error("malformed message dead-lettered", metadata: metadata)
-            return (await deadLetter(
-                delivery, reason: .malformed, errorType: "EnvelopeError", message: error.message, task: name, attempts: 0, io: io), nil)
+            return (await perform(intake.undecodable(error, name: name), delivery, task: nil, log: logger, io: io), nil)
         }
-        if delivery.redelivered, queue.type == .quorum,
-            let count = Self.deliveryCount(delivery.properties.headers?["x-delivery-count"]), count >= quorumRedeliveryLimit
-        {
-            let deliveries = count == .max ? "more than \(count)" : "\(count + 1)"
-            let text = "the broker delivered the task \(deliveries) times without it being acknowledged"
-            logger.error("poison task dead-lettered", metadata: ["task.id": "\(task.id)", "task.name": "\(task.name)", "deliveries": "\(deliveries)"])
-            reply(.failure(CeleryException(type: "WorkerLostError", module: "billiard.exceptions", message: text), for: task), to: task, io: io)
-            return (await deadLetter(
-                delivery, reason: .poison, errorType: "WorkerLostError", message: text, task: task.name, attempts: task.retries + 1,
-                io: io), nil)
+        var decision = intake.decoded(task)
+        if case .askDeaths = decision { decision = intake.deathsAnswered(await hooks.deaths(task.id), task: task) }
+        guard case .proceed = decision else { return (await perform(decision, delivery, task: task, log: logger, io: io), nil) }
+        return await run(delivery, task: task, intake: intake, io: io, slots: slots)
+    }
+
+    /// Performs a decision that ends a delivery before its handler runs: requeue, dead-letter
+    /// (with its log line and failure reply), or send to wait in the broker.
+    private func perform(_ decision: DeliveryDecision, _ delivery: AMQPDelivery, task: TaskMessage?, log: Logger, io: AMQPConnectionThread)
+        async -> Settlement
+    {
+        switch decision {
+        case .requeue:
+            return .requeue
+        case .sendToWait(let eta):
+            guard let task else { return .requeue }  // not reached: only a decoded task has an eta
+            return await sendToWait(delivery, task: task, until: eta, io: io, log: log)
+        case .deadLetter(let dead):
+            switch dead.cause {
+            case .undecodable(let id):
+                var metadata: Logger.Metadata = [
+                    "task.name": "\(ErrorText.bounded(dead.task, maxBytes: DeadLetterHeaders.maxNameBytes))", "error": "\(ErrorText.bounded(dead.message))",
+                ]
+                if let id { metadata["task.id"] = "\(ErrorText.bounded(id, maxBytes: DeadLetterHeaders.maxNameBytes))" }
+                logger.error("malformed message dead-lettered", metadata: metadata)
+            case .deliveredTooOften(let deliveries):
+                logger.error("poison task dead-lettered", metadata: [
+                    "task.id": "\(task?.id ?? "")", "task.name": "\(dead.task)", "deliveries": "\(deliveries)",
+                ])
+            case .killedChild(let deaths):
+                logger.error("poison task dead-lettered", metadata: [
+                    "task.id": "\(task?.id ?? "")", "task.name": "\(dead.task)", "deaths": "\(deaths)",
+                ])
+            case .unknownTask:
+                log.error("unknown task dead-lettered")
+            case .expired(let expires):
+                log.warning("expired task dead-lettered", metadata: ["expires": "\(CeleryTime.format(expires))"])
+            }
+            if let failure = dead.reply, let task {
+                var reply = TaskReply.failure(failure.exception, for: task)
+                reply.state = failure.state
+                self.reply(reply, to: task, io: io)
+            }
+            return await deadLetter(
+                delivery, reason: dead.reason, errorType: dead.errorType, message: dead.message, task: dead.task, attempts: dead.attempts,
+                io: io)
+        case .proceed, .askDeaths, .run:
+            assertionFailure("\(decision) does not end a delivery")
+            return .requeue
         }
-        if delivery.redelivered, let deaths = await hooks.deaths(task.id), deaths.count >= poisonThreshold {
-            let reason: DeadLetterReason = deaths.reason == DeadLetterReason.timeLimit.rawValue ? .timeLimit : .poison
-            let text = "the task was running when its worker process died \(deaths.count) times"
-                + (reason == .timeLimit ? " (killed at the hard time limit)" : " (crashed)")
-            logger.error("poison task dead-lettered", metadata: ["task.id": "\(task.id)", "task.name": "\(task.name)", "deaths": "\(deaths.count)"])
-            reply(.failure(CeleryException(type: "WorkerLostError", module: "billiard.exceptions", message: text), for: task), to: task, io: io)
-            return (await deadLetter(
-                delivery, reason: reason, errorType: "WorkerLostError", message: text, task: task.name, attempts: task.retries + 1,
-                io: io), nil)
-        }
-        return await run(delivery, task: task, io: io, slots: slots)
     }
 
     /// Runs a decoded task (or sends it on: unknown, expired, not due yet); a summary when its
     /// handler ran.
-    private func run(_ delivery: AMQPDelivery, task: TaskMessage, io: AMQPConnectionThread, slots: AsyncSlots)
+    private func run(_ delivery: AMQPDelivery, task: TaskMessage, intake: DeliveryIntake, io: AMQPConnectionThread, slots: AsyncSlots)
         async -> (Settlement, TaskSummary?)
     {
         var log = logger
@@ -98,39 +127,19 @@ extension ChildWorker {
         log[metadataKey: "task.name"] = "\(ErrorText.bounded(task.name, maxBytes: DeadLetterHeaders.maxNameBytes))"
         log[metadataKey: "task.attempt"] = "\(task.retries + 1)"
 
-        guard let handler = registry.handler(for: task.name) else {
-            let text = "no task named \(ErrorText.quoted(task.name, limit: DeadLetterHeaders.maxNameBytes)) is registered in this worker"
-            log.error("unknown task dead-lettered")
-            reply(.failure(CeleryException(type: "NotRegistered", module: "celery.exceptions", message: task.name), for: task), to: task, io: io)
-            return (await deadLetter(
-                delivery, reason: .unknownTask, errorType: "NotRegistered", message: text, task: task.name,
-                attempts: task.retries, io: io), nil)
+        let handler = registry.handler(for: task.name)
+        let decision = intake.checked(task, registered: handler != nil, now: Date())
+        guard case .run(let wait) = decision, let handler else {
+            return (await perform(decision, delivery, task: task, log: log, io: io), nil)
         }
-        if let expires = task.expires, expires < Date() {
-            log.warning("expired task dead-lettered", metadata: ["expires": "\(CeleryTime.format(expires))"])
-            let revoked = CeleryException(type: "TaskRevokedError", module: "celery.exceptions", message: "expired")
-            var reply = TaskReply.failure(revoked, for: task)
-            reply.state = .revoked
-            self.reply(reply, to: task, io: io)
-            return (await deadLetter(
-                delivery, reason: .expired, errorType: "TaskRevokedError",
-                message: "the task expired at \(CeleryTime.format(expires)) before it could run", task: task.name,
-                attempts: task.retries, io: io), nil)
-        }
-        if let eta = task.eta {
-            let wait = eta.timeIntervalSinceNow
-            if wait * 1000 >= Double(DelayedDelivery.smallestStep) {
-                return (await sendToWait(delivery, task: task, until: eta, io: io, log: log), nil)
-            }
-            if wait > 0 { try? await Task.sleep(for: .seconds(wait)) }  // under 100 ms: cheaper than a round trip
-        }
+        if wait > .zero { try? await Task.sleep(for: wait) }  // under 100 ms: cheaper than a round trip
 
         await slots.acquire()
         defer { slots.release() }
-        // Stopping while this waited for a slot: it goes back to the queue, not run. Its connection
-        // died meanwhile: the broker has given it to another consumer already, and running it
-        // here would only make a duplicate.
-        if stopping.withLock({ $0 }) || io.failure != nil { return (.requeue, nil) }
+        // Stopping while this waited for a slot, or its connection died meanwhile: back to the queue.
+        if case .requeue = intake.slotAcquired(stopping: stopping.withLock { $0 }, connectionFailed: io.failure != nil) {
+            return (.requeue, nil)
+        }
         let context = TaskContext(
             id: task.id, name: task.name, attempt: task.retries + 1, queue: queue.name, redelivered: delivery.redelivered,
             eta: task.eta, expires: task.expires, logger: log, message: task)
@@ -186,27 +195,17 @@ extension ChildWorker {
         async -> (Settlement, TaskOutcome)
     {
         let attempt = task.retries + 1
+        let delay: Duration
+        let ifUnsendable: DeadLetterReason
+        switch CompletionDecision(failure: error, attempt: attempt, policy: retryPolicy, random: { Double.random(in: 0...1) }) {
+        case .retry(let after, let reason):
+            (delay, ifUnsendable) = (after, reason)
+        case .deadLetter(let reason):
+            return (await giveUp(delivery, task: task, reason: reason, error: error, io: io, log: log), .failed)
+        case .ack:  // not reached: a failure is never acked as a success
+            return (await giveUp(delivery, task: task, reason: .failed, error: error, io: io, log: log), .failed)
+        }
         let exception = CeleryException(error)
-        var requestedDelay: Duration?
-        var finalReason = DeadLetterReason.maxRetries
-        switch error {
-        case let e as TaskError:
-            if case .retry(let after) = e.action {
-                requestedDelay = after
-            } else {
-                return (await giveUp(delivery, task: task, reason: .failed, error: error, io: io, log: log), .failed)
-            }
-        case is EnvelopeError:  // the arguments do not fit the handler: no retry can fix that
-            return (await giveUp(delivery, task: task, reason: .malformed, error: error, io: io, log: log), .failed)
-        case is TimeLimitExceeded:
-            finalReason = .timeLimit
-        default:
-            break
-        }
-        guard retryPolicy.allowsRetry(afterAttempt: attempt) else {
-            return (await giveUp(delivery, task: task, reason: finalReason, error: error, io: io, log: log), .failed)
-        }
-        let delay = requestedDelay ?? retryPolicy.delay(forAttempt: attempt)
         log.warning("task failed, will retry", metadata: [
             "task.outcome": "retried", "error": "\(ErrorText.bounded("\(exception.type): \(exception.message)"))",
             "retry.in": "\(delay.secondsText)",
@@ -220,12 +219,12 @@ extension ChildWorker {
             // Its own headers leave no room for the retry's: it can never be retried, so it ends here.
             let text = "\(exception.type): \(exception.message)"
             log.error("task failed and cannot be retried: dead-lettered", metadata: [
-                "task.outcome": "failed", "reason": "\(DeadLetterReason.malformed)", "error": "\(ErrorText.bounded(text))",
+                "task.outcome": "failed", "reason": "\(ifUnsendable)", "error": "\(ErrorText.bounded(text))",
                 "why": "\(ErrorText.bounded(why, maxBytes: 512))",
             ])
             reply(.failure(error, for: task), to: task, io: io)
             return (await deadLetter(
-                delivery, reason: .malformed, errorType: exception.type,
+                delivery, reason: ifUnsendable, errorType: exception.type,
                 message: "the task failed and cannot be retried (\(why)): \(text)", task: task.name, attempts: attempt, io: io),
                 .failed)
         }
