@@ -201,6 +201,9 @@ public final class AMQPConnection {
     /// Opens a channel. With no number, the lowest number not in use is taken.
     ///
     /// A channel closed by the broker (after an error on it) can be opened again with its number.
+    /// How many channel numbers ``openChannel(_:)`` goes round before it takes higher ones.
+    static let recycledChannels = 32
+
     public func openChannel(_ number: UInt16? = nil) throws(AMQPError) -> AMQPChannel {
         try ensureOpen()
         let id: UInt16
@@ -209,11 +212,17 @@ public final class AMQPConnection {
         } else {
             // Take the next number after the last one handed out, not the lowest free one: frames
             // for a channel just closed (a late publisher confirm, say) may still be queued in
-            // librabbitmq, and would be read as the reused channel's.
+            // librabbitmq, and would be read as the reused channel's. But go round the first
+            // ``recycledChannels`` numbers only (all of them only when those are busy):
+            // librabbitmq keeps a memory pool for every channel number ever used, for the life
+            // of the connection, so walking all 2047 numbers grew a long-lived connection that
+            // opens a channel now and then (the supervisor's queue probe) by ~15 MiB.
             let limit = channelMax == 0 ? Int(UInt16.max) : channelMax
+            let round = min(limit, Self.recycledChannels)
             let after = Int(lastChannelID)
-            let candidates = (0..<limit).lazy.map { UInt16((after + $0) % limit + 1) }  // after+1, ..., limit, 1, ...
-            guard let free = candidates.first(where: { self.channels[$0] == nil }) else {
+            let near = (0..<round).lazy.map { UInt16((after + $0) % round + 1) }  // after+1, ..., round, 1, ...
+            let far = (0..<limit).lazy.map { UInt16((after + $0) % limit + 1) }
+            guard let free = near.first(where: { self.channels[$0] == nil }) ?? far.first(where: { self.channels[$0] == nil }) else {
                 throw AMQPError(.invalidArgument, "all \(limit) channels are in use")
             }
             id = free
