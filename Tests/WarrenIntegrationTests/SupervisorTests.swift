@@ -234,6 +234,18 @@ struct SupervisorTests {
         #expect(await worker.stop() == 0)
     }
 
+    @Test("a wrong broker password makes run exit 78 (EX_CONFIG: systemd does not restart it in a loop), saying why")
+    func wrongPasswordIsConfigError() async throws {
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let url = try #require(BrokerURL(IntegrationBroker.url))
+        let wrong = "amqp://\(url.user):not-the-password@\(url.host):\(url.port)/%2F"
+        let run = try await DemoBinary.run(["run", "--config", setup.path], environment: ["WARREN_BROKER_URL": wrong])
+        #expect(run.status == 78, "\(run.err)")
+        #expect(run.err.contains("the broker refused the login"))
+        #expect(!run.err.contains("not-the-password"))
+    }
+
     @Test("killing the supervisor with SIGKILL leaves no child alive")
     func noOrphans() async throws {
         let setup = try TestSetup()

@@ -1,3 +1,4 @@
+import AMQP
 import ArgumentParser
 import Foundation
 
@@ -15,6 +16,11 @@ struct RunCommand: AsyncParsableCommand {
         let status: Int32
         do {
             status = try await supervisor.run()
+        } catch let error as AMQPError where error.code == .authenticationFailed {
+            // A wrong user, password or vhost is the configuration's fault: exit 78 (EX_CONFIG),
+            // which the unit does not restart, rather than 1, retried every 2 s forever.
+            logger.critical("cannot run: the broker refused the login; fix the user, password or vhost", metadata: ["error": "\(error)"])
+            throw ExitCode(ConfigurationError.exitStatus)
         } catch {
             logger.critical("cannot run", metadata: ["error": "\(error)"])
             throw ExitCode.failure
