@@ -6,6 +6,29 @@ import Testing
 /// What the supervisor's /metrics says, and how `status` reads it back.
 @Suite("Metrics")
 struct MetricsTests {
+    @Test("each child's recorder, used from its own reader thread, adds to the same series as its siblings'")
+    func childRecorders() async {
+        let metrics = WarrenMetrics()
+        let children = (0..<8).map { _ in metrics.forChild(queue: "q") }
+        await withTaskGroup(of: Void.self) { group in
+            for child in children {
+                group.addTask {
+                    for n in 0..<500 {
+                        child.taskStarted()
+                        child.taskFinished(TaskSummary(id: "\(n)", name: n % 2 == 0 ? "a" : "b", outcome: n % 5 == 0 ? .retried : .succeeded, duration: 0.001, lag: 0.002))
+                    }
+                }
+            }
+        }
+        let samples = MetricSamples(parsing: String(decoding: metrics.exposition(), as: UTF8.self))
+        #expect(samples.sum("warren_tasks_started_total", ["queue": "q"]) == 4000)
+        #expect(samples.sum("warren_tasks_total", ["queue": "q"]) == 4000)
+        #expect(samples.sum("warren_tasks_total", ["task": "a", "outcome": "retried"]) == 8 * 50)
+        #expect(samples.sum("warren_retries_total", ["queue": "q"]) == 8 * 100)
+        #expect(samples.sum("warren_task_duration_seconds_count", ["task": "b"]) == 2000)
+        #expect(samples.sum("warren_queue_lag_seconds_count", ["queue": "q"]) == 4000)
+    }
+
     @Test("tasks, retries, dead letters and children are counted under Prometheus names and labels")
     func counts() {
         let metrics = WarrenMetrics()

@@ -58,21 +58,16 @@ public final class WarrenMetrics: Sendable {
 
     // MARK: - What children did
 
-    /// A child of `queue` took a delivery up: its handler starts now.
-    func taskStarted(queue: String) {
-        counter("warren_tasks_started_total", ["queue": queue]).increment()
-    }
+    /// The task metrics of one child of `queue`, for the thread reading its reports (see
+    /// ``ChildTaskMetrics``: the hot path, with no lock shared between children).
+    func forChild(queue: String) -> ChildTaskMetrics { ChildTaskMetrics(metrics: self, queue: queue) }
+
+    /// A child of `queue` took a delivery up: its handler starts now. (The supervisor records
+    /// through ``forChild(queue:)``; this is for the rest.)
+    func taskStarted(queue: String) { forChild(queue: queue).taskStarted() }
 
     /// A task whose handler ran in a child of `queue` ended.
-    func taskFinished(queue: String, _ task: TaskSummary) {
-        counter("warren_tasks_total", ["queue": queue, "task": task.name, "outcome": task.outcome.rawValue]).increment()
-        timer("warren_task_duration_seconds", ["queue": queue, "task": task.name])
-            .recordNanoseconds(Int64((task.duration * 1e9).rounded()))
-        if let lag = task.lag {
-            timer("warren_queue_lag_seconds", ["queue": queue]).recordNanoseconds(Int64((lag * 1e9).rounded()))
-        }
-        if task.outcome == .retried { counter("warren_retries_total", ["queue": queue, "task": task.name]).increment() }
-    }
+    func taskFinished(queue: String, _ task: TaskSummary) { forChild(queue: queue).taskFinished(task) }
 
     /// A child of `queue` dead-lettered a message.
     func deadLettered(queue: String, reason: String) {
@@ -115,11 +110,11 @@ public final class WarrenMetrics: Sendable {
 
     // MARK: - Cached handles (one registry lookup per label set, not per task)
 
-    private func counter(_ name: String, _ labels: KeyValuePairs<String, String>) -> CoreMetrics.Counter {
+    func counter(_ name: String, _ labels: KeyValuePairs<String, String>) -> CoreMetrics.Counter {
         Self.cached(in: counters, name, labels) { CoreMetrics.Counter(label: name, dimensions: $0, factory: factory) }
     }
 
-    private func timer(_ name: String, _ labels: KeyValuePairs<String, String>) -> CoreMetrics.Timer {
+    func timer(_ name: String, _ labels: KeyValuePairs<String, String>) -> CoreMetrics.Timer {
         Self.cached(in: timers, name, labels) { CoreMetrics.Timer(label: name, dimensions: $0, factory: factory) }
     }
 

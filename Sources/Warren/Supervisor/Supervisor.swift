@@ -171,7 +171,7 @@ final class Supervisor {
     private func spawn(_ key: SlotKey, _ id: ChildID) async {
         let child: ChildProcess
         do {
-            let (metrics, queue) = (self.metrics, key.queue)
+            let metrics = self.metrics.forChild(queue: key.queue)
             child = try await ChildProcess(
                 executable: executable, argv0: CommandLine.arguments.first ?? "warren",
                 arguments: [
@@ -181,9 +181,9 @@ final class Supervisor {
                 environment: childEnvironment, configFD: snapshot.descriptor
             ) { report in
                 switch report {
-                case .started: metrics.taskStarted(queue: queue)
-                case .finished(let task): metrics.taskFinished(queue: queue, task)
-                case .deadLettered(let reason): metrics.deadLettered(queue: queue, reason: reason)
+                case .started: metrics.taskStarted()
+                case .finished(let task): metrics.taskFinished(task)
+                case .deadLettered(let reason): metrics.deadLettered(reason: reason)
                 default: break
                 }
             }
