@@ -93,25 +93,3 @@ struct TextLogEscapingTests {
         #expect(text.hasSuffix("… [cut: 100000 bytes in all]\n"))
     }
 }
-
-@Suite("Line reader")
-struct LineReaderTests {
-    @Test("lines split across writes, longer than its buffer, and a last one cut short")
-    func linesAcrossReads() {
-        var fds: [Int32] = [0, 0]
-        #expect(pipe(&fds) == 0)
-        let long = String(repeating: "x", count: 40_000)
-        let writeEnd = fds[1]
-        let writer = Thread {
-            for chunk in ["F one\nF t", "wo\n", long + "\n", "\n", "cut"] {
-                _ = chunk.utf8CString.withUnsafeBufferPointer { write(writeEnd, $0.baseAddress!, $0.count - 1) }
-            }
-            close(writeEnd)
-        }
-        writer.start()
-        var lines: [String] = []
-        LineReader.readLines(from: fds[0]) { lines.append(String(decoding: $0, as: UTF8.self)) }
-        close(fds[0])
-        #expect(lines == ["F one", "F two", long, ""])
-    }
-}
