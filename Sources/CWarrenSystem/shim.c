@@ -12,12 +12,36 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+static pid_t cws_spawn_clear(const char *path, char *const argv[], char *const envp[], int status_fd, int control_fd, int config_fd, int *error);
+
+/* A source descriptor that is also a target of the dup2 actions (0, 3 or 4) would be
+ * overwritten by an earlier action, or keep its close-on-exec flag (dup2 onto itself changes
+ * nothing): a supervisor started with 3 free put its config's memfd at 3, and its children
+ * read their report pipe as their config. Such a descriptor is copied above 4 first. */
+static int clear_of_targets(int fd, int *copy) {
+    *copy = -1;
+    if (fd < 0 || fd > 4) return fd;
+    *copy = fcntl(fd, F_DUPFD_CLOEXEC, 5);
+    return *copy;
+}
+
 pid_t cws_spawn(const char *path, char *const argv[], char *const envp[], int status_fd, int control_fd, int config_fd, int *error) {
+    int copies[3];
+    status_fd = clear_of_targets(status_fd, &copies[0]);
+    control_fd = clear_of_targets(control_fd, &copies[1]);
+    config_fd = config_fd < 0 ? -1 : clear_of_targets(config_fd, &copies[2]);
+    pid_t pid = cws_spawn_clear(path, argv, envp, status_fd, control_fd, config_fd, error);
+    for (int i = 0; i < 3; i++) if (copies[i] >= 0) close(copies[i]);
+    return pid;
+}
+
+static pid_t cws_spawn_clear(const char *path, char *const argv[], char *const envp[], int status_fd, int control_fd, int config_fd, int *error) {
     posix_spawnattr_t attr;
     posix_spawn_file_actions_t actions;
     sigset_t empty, all;
     pid_t pid = -1;
     int rc;
+    if (status_fd < 0 || control_fd < 0) { *error = errno; return -1; }
 
     sigemptyset(&empty);
     sigfillset(&all);

@@ -234,6 +234,22 @@ struct SupervisorTests {
         #expect(await worker.stop() == 0)
     }
 
+    @Test("a supervisor started with descriptors 3 and up free (as Python's subprocess starts it) runs and restarts its children")
+    func lowDescriptorsFree() async throws {
+        let setup = try TestSetup(latency: ["children: 1", "prefetch: 1"])
+        defer { setup.tearDown() }
+        let worker = try await DemoWorker(config: setup.path, freeLowDescriptors: true)
+        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let first = TaskMessage(name: "demo.add", args: [1, 1])
+        #expect(try await publisher.call(first) == 2)
+        let victim = try #require(worker.childPID(logging: first.id, "task started"))
+        kill(victim, SIGKILL)
+        #expect(try await publisher.call(TaskMessage(name: "demo.add", args: [2, 2]), timeout: .seconds(20)) == 4)
+        #expect(worker.lines(containing: "copy is unreadable").isEmpty)
+        await publisher.close()
+        #expect(await worker.stop() == 0)
+    }
+
     @Test("a wrong broker password makes run exit 78 (EX_CONFIG: systemd does not restart it in a loop), saying why")
     func wrongPasswordIsConfigError() async throws {
         let setup = try TestSetup()
@@ -254,19 +270,9 @@ struct SupervisorTests {
         let children = worker.childPIDs
         #expect(children.count == 5)
         worker.signal(SIGKILL)
-        // Not our children: their exits cannot be awaited, so look until they are gone.
-        let deadline = ContinuousClock.now + .seconds(20)
-        var alive = children
-        while !alive.isEmpty && ContinuousClock.now < deadline {
-            alive = alive.filter { kill($0, 0) == 0 && !isZombie($0) }
-            if !alive.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
-        }
+        let alive = await ProcessWatch.waitForExit(of: children, within: .seconds(20))
+        ProcessWatch.kill(alive)
         #expect(alive.isEmpty, "children still alive: \(alive)")
-    }
-
-    private func isZombie(_ pid: Int32) -> Bool {
-        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
-        return stat.split(separator: ")").last?.split(separator: " ").first == "Z"
     }
 }
 

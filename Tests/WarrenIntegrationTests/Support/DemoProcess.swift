@@ -113,13 +113,18 @@ final class DemoWorker: Sendable {
     let logs = LogLines()
 
     /// Starts the worker with `config` and waits until every child consumes.
-    /// - Parameter fileLimit: The supervisor's descriptor limit (`ulimit -n`, soft and hard), if any.
-    init(config path: String, environment: [String: String] = [:], fileLimit: Int? = nil) async throws {
+    /// - Parameters:
+    ///   - fileLimit: The supervisor's descriptor limit (`ulimit -n`, soft and hard), if any.
+    ///   - freeLowDescriptors: Start it with descriptors 3 to 9 closed, as Python's `subprocess`
+    ///     and systemd do, so that its own first descriptors take those numbers.
+    init(config path: String, environment: [String: String] = [:], fileLimit: Int? = nil, freeLowDescriptors: Bool = false) async throws {
         process = Process()
-        if let fileLimit {
-            // The shell execs the worker: same pid, the limit set.
+        if fileLimit != nil || freeLowDescriptors {
+            // The shell execs the worker: same pid, the limit set, the descriptors closed.
+            let limit = fileLimit.map { "ulimit -n \($0) && " } ?? ""
+            let close = freeLowDescriptors ? "exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- && " : ""
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", "ulimit -n \(fileLimit) && exec \"$0\" \"$@\"", DemoBinary.path, "run", "--config", path]
+            process.arguments = ["-c", limit + close + "exec \"$0\" \"$@\"", DemoBinary.path, "run", "--config", path]
         } else {
             process.executableURL = URL(fileURLWithPath: DemoBinary.path)
             process.arguments = ["run", "--config", path]
