@@ -16,7 +16,11 @@ enum LineReader {
     ///   is followed by another at once: the pace bounds wake-ups, never how much is read (one
     ///   16 KiB read per pace capped a busy child at ~5,000 tasks a second with a 50 ms pace,
     ///   ~12,500 with 20 ms, as the child then waited on a full pipe).
-    static func readLines(from descriptor: Int32, pace: Duration = .zero, _ line: (ArraySlice<UInt8>) -> Void) {
+    /// - Parameter sleep: How to wait out the pace (tests count the waits).
+    static func readLines(
+        from descriptor: Int32, pace: Duration = .zero, sleep: (Duration) -> Void = { Thread.sleep(forTimeInterval: $0.seconds) },
+        _ line: (ArraySlice<UInt8>) -> Void
+    ) {
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
         var kept = 0  // bytes of an unfinished line at the start of `buffer`
         let clock = ContinuousClock()
@@ -24,7 +28,7 @@ enum LineReader {
         var drained = true  // the last read left the pipe empty, as far as it can tell
         while true {
             let next = lastRead + pace
-            if drained && next > clock.now { Thread.sleep(forTimeInterval: (next - clock.now).seconds) }
+            if drained && next > clock.now { sleep(next - clock.now) }
             lastRead = clock.now
             if kept == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }  // a long line
             let requested = buffer.count - kept
