@@ -6,6 +6,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "AMQP", targets: ["AMQP"]),
+        // What a web app links to send tasks and await results: no supervisor, CLI or HTTP server.
+        .library(name: "WarrenClient", targets: ["WarrenClient"]),
+        // What a worker binary links: the runtime and its command line (re-exports the others).
         .library(name: "Warren", targets: ["Warren"]),
         .executable(name: "warren-demo", targets: ["WarrenDemo"]),
     ],
@@ -31,20 +34,53 @@ let package = Package(
         .target(name: "CWarrenSystem"),
         // A thin, safe Swift wrapper over librabbitmq. Knows nothing about tasks.
         .target(name: "AMQP", dependencies: ["CRabbitMQ"]),
-        // The runtime: config, routing, envelope, registry, worker loop, CLI.
+        // The wire contract shared by senders and workers: the Celery v2 envelope, JSON values,
+        // results, routing-key rules, the YAML config model and loader.
         .target(
-            name: "Warren",
+            name: "WarrenCore",
             dependencies: [
                 "AMQP",
-                "CWarrenSystem",
                 .product(name: "Yams", package: "Yams"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Publishing and results for applications.
+        .target(
+            name: "WarrenClient",
+            dependencies: [
+                "AMQP",
+                "WarrenCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The runtime: task registry, child worker loop, supervisor, topology, dead letters,
+        // metrics and status.
+        .target(
+            name: "WarrenRuntime",
+            dependencies: [
+                "AMQP",
+                "WarrenCore",
+                "WarrenClient",
+                "CWarrenSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // The command line every worker binary gets (`worker.main()`); re-exports the layers
+        // below, so `import Warren` is all a worker needs.
+        .target(
+            name: "Warren",
+            dependencies: [
+                "AMQP",
+                "WarrenCore",
+                "WarrenClient",
+                "WarrenRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The demo worker binary used by the README, the tests and the benchmarks.
@@ -54,9 +90,14 @@ let package = Package(
         .testTarget(name: "AMQPTests", dependencies: ["AMQP", "WarrenTestSupport"]),
         .testTarget(
             name: "WarrenTests",
-            dependencies: ["Warren", "WarrenTestSupport", .product(name: "PropertyBased", package: "swift-property-based")]),
+            dependencies: [
+                "Warren", "WarrenCore", "WarrenClient", "WarrenRuntime", "WarrenTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
         // Against a real broker and the real warren-demo binary (built with the tests).
-        .testTarget(name: "WarrenIntegrationTests", dependencies: ["Warren", "AMQP", "WarrenTestSupport"]),
+        .testTarget(
+            name: "WarrenIntegrationTests",
+            dependencies: ["Warren", "WarrenCore", "WarrenClient", "WarrenRuntime", "AMQP", "WarrenTestSupport"]),
         // Stand-ins shared by the test targets (a systemd notification socket).
         .target(name: "WarrenTestSupport", path: "Tests/WarrenTestSupport"),
     ],

@@ -2,6 +2,9 @@ import Foundation
 import Testing
 
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 /// The lines children and their supervisor exchange over the pipes.
 @Suite("Child reports")

@@ -2,6 +2,9 @@ import Foundation
 import Testing
 
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 /// Every way a config file can be wrong, with the exact message an operator reads.
 @Suite("Config loader: problems")

@@ -3,6 +3,9 @@ import Logging
 import Testing
 
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 @Suite("Config loader: values and defaults")
 struct ConfigLoaderTests {

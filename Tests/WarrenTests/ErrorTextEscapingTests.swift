@@ -1,6 +1,9 @@
 import Testing
 
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 /// How text from a message is written back (issue 12, log injection): one escaping convention,
 /// one bound, for error messages, log lines and CLI tables.

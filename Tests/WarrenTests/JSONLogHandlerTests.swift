@@ -3,6 +3,9 @@ import Logging
 import Testing
 
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 /// `log.format: json`: what a log shipper reads.
 @Suite("JSON log lines")

@@ -6,6 +6,9 @@ import Synchronization
 import Testing
 
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 /// The supervisor's HTTP endpoint and the client `status` reads it with, on loopback (no broker).
 @Suite("Metrics server")

@@ -2,6 +2,9 @@ import Foundation
 import Testing
 
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 /// What the supervisor's /metrics says, and how `status` reads it back.
 @Suite("Metrics")

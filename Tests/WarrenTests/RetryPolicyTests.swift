@@ -1,6 +1,9 @@
 import Testing
 
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 @Suite("Retry policy: exponential backoff with jitter")
 struct RetryPolicyTests {

@@ -1,6 +1,9 @@
 import Testing
 
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 @Suite("Route resolution and binding diffs")
 struct RouteTableTests {

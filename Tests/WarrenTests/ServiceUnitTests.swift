@@ -2,6 +2,9 @@ import Foundation
 import Testing
 
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 /// `systemd-analyze` (Debian package `systemd`), to check unit files offline. No systemd needs to
 /// run: `verify` loads the unit and its dependencies from the unit search path.

@@ -2,6 +2,9 @@ import Foundation
 import Testing
 
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 /// How `status` turns two looks at the metrics and the broker's counts into its report.
 @Suite("Status report")

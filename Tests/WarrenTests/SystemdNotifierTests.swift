@@ -4,6 +4,9 @@ import Testing
 import WarrenTestSupport
 
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 #if canImport(Glibc)
 @preconcurrency import Glibc

@@ -3,6 +3,9 @@ import Logging
 import Testing
 
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 /// `log.format: text`: what journald and a person read.
 @Suite("Text log lines")
@@ -29,6 +32,15 @@ struct TextLogHandlerTests {
         // 2026-11-21T14:03:07+0000 info warren-demo: duration=0.001s queue=latency task.id=def [Warren] task succeeded
         #expect(first.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} info warren-demo: duration=0\.001s queue=latency task\.id=def \[WarrenTests\] task succeeded/) != nil, "\(first)")
         #expect(lines[1].hasSuffix("error warren-demo: error=boom queue=latency task.id=def [WarrenTests] failed"), "\(lines[1])")
+    }
+
+    @Test("lines from any of Warren's modules say [Warren]; a handler's module keeps its name")
+    func warrensSource() {
+        for module in ["Warren", "WarrenCore", "WarrenClient", "WarrenRuntime", "AMQP"] {
+            #expect(LogLine.source(module) == "Warren")
+        }
+        #expect(LogLine.source("HelloWorker") == "HelloWorker")
+        #expect(LogLine.source("WarrenRuntimeExtras") == "WarrenRuntimeExtras")
     }
 }
 

@@ -1,6 +1,9 @@
 import Testing
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 @Test func versionIsSemantic() {
-    #expect(Warren.version.split(separator: ".").count == 3)
+    #expect(WarrenVersion.current.split(separator: ".").count == 3)
 }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import WarrenCore
+import WarrenRuntime
 
 /// `check-config`: validates the config and prints the resolved routes (task -> queue).
 struct CheckConfigCommand: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import WarrenRuntime
 
 /// `child`: one child worker process. The supervisor (`run`) starts these; not for people.
 struct ChildCommand: AsyncParsableCommand {

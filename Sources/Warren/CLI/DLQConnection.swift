@@ -1,6 +1,7 @@
 import AMQP
 import ArgumentParser
 import Foundation
+import WarrenCore
 
 /// The broker connection of one `dlq` verb, and its failures as one readable line on stderr.
 enum DLQConnection {

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import WarrenCore
+import WarrenRuntime
 
 /// `dlq list`: shows dead letters as a table, or as JSON lines; the queue is left as it was.
 struct DLQListCommand: AsyncParsableCommand {

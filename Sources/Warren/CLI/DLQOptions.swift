@@ -1,4 +1,6 @@
 import ArgumentParser
+import WarrenCore
+import WarrenRuntime
 
 /// `--queue`: which queue a `dlq` verb reads.
 struct DLQQueueOption: ParsableArguments {

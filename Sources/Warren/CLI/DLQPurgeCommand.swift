@@ -1,6 +1,7 @@
 import AMQP
 import ArgumentParser
 import Foundation
+import WarrenRuntime
 
 /// `dlq purge`: drops matching dead letters; the rest stay.
 struct DLQPurgeCommand: AsyncParsableCommand {

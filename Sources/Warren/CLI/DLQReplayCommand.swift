@@ -1,6 +1,8 @@
 import AMQP
 import ArgumentParser
 import Foundation
+import WarrenCore
+import WarrenRuntime
 
 /// `dlq replay`: sends matching dead letters back through their routes; the rest stay.
 struct DLQReplayCommand: AsyncParsableCommand {

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import WarrenClient
+import WarrenCore
 
 /// `publish TASK`: publishes one task through the routes; `--wait` prints its result.
 struct PublishCommand: AsyncParsableCommand {

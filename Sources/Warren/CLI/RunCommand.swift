@@ -1,6 +1,8 @@
 import AMQP
 import ArgumentParser
 import Foundation
+import WarrenCore
+import WarrenRuntime
 
 /// `run`: the worker in the foreground, what systemd starts.
 struct RunCommand: AsyncParsableCommand {

@@ -1,6 +1,8 @@
 import AMQP
 import ArgumentParser
 import Foundation
+import WarrenCore
+import WarrenRuntime
 
 /// `status`: per queue, depth and consumers from the broker; children, rates and lag from the
 /// running supervisor's metrics.

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import Synchronization
+import WarrenCore
+import WarrenRuntime
 
 /// The worker whose command line is running (argument-parser commands are types, so they reach
 /// the registered handlers through this).
@@ -20,7 +22,7 @@ struct WarrenCommand: AsyncParsableCommand {
             commandName: CLIContext.worker.name,
             abstract: "A Warren worker: runs the registered task handlers on RabbitMQ.",
             discussion: "Tasks: \(CLIContext.worker.registry.names.joined(separator: ", "))",
-            version: Warren.version,
+            version: WarrenVersion.current,
             subcommands: [
                 RunCommand.self, PublishCommand.self, StatusCommand.self, DLQCommand.self, CheckConfigCommand.self, ChildCommand.self,
             ])

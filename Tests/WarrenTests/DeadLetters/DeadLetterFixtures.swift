@@ -1,6 +1,9 @@
 import AMQP
 import Foundation
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 /// Dead letters as they sit in the queues: made by a Warren worker, by RabbitMQ, or by the
 /// alternate exchange.

@@ -2,6 +2,9 @@ import AMQP
 import Foundation
 import Testing
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 @Suite("Dead letters: list output")
 struct DeadLetterOutputTests {

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 @Suite("ISO-8601 times as Celery writes and reads them")
 struct CeleryTimeTests {

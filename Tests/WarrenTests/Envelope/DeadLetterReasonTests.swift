@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 @Suite("Dead-letter reasons")
 struct DeadLetterReasonTests {

@@ -2,6 +2,9 @@ import AMQP
 import Foundation
 import Testing
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 /// Messages as a real Celery 5 client publishes them, with the header kinds py-amqp writes
 /// (`str` -> S, `int` -> I, `bool` -> t, `None` -> V, `list` -> A, `dict` -> F), as librabbitmq

@@ -1,5 +1,8 @@
 import Testing
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 @Suite("JSONValue parsing and serialization")
 struct JSONValueTests {

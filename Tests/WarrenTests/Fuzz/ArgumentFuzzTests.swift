@@ -2,6 +2,9 @@ import Foundation
 import PropertyBased
 import Testing
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 /// Property tests of decoding a task's arguments into a handler's type, the step after the
 /// envelope: whatever `args` and `kwargs` a client sends, the worker gets the handler's value or

@@ -2,6 +2,9 @@ import Foundation
 import PropertyBased
 import Testing
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 /// Property tests of the config loader on random and broken files: what an operator relies on
 /// when a config file is wrong. Loading never crashes or hangs; a file is either accepted or

@@ -3,6 +3,9 @@ import Foundation
 import PropertyBased
 import Testing
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 /// Property tests of the envelope decoder on random and broken input: what a worker relies on
 /// when anything at all arrives in its queue. Every message either decodes or is refused with

@@ -2,6 +2,9 @@ import AMQP
 import Foundation
 import Testing
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 /// The inputs fuzzing found that Warren handled wrongly, kept as plain tests with the exact
 /// answer now expected, so they stay fixed whatever the random generators try next.

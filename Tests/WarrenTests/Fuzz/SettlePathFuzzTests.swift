@@ -2,6 +2,9 @@ import AMQP
 import Foundation
 import Testing
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 /// Random header tables up to frame_max, ids, task names and error texts of every size through
 /// the dead letter's forms, as a child tries them (full, then original headers left out, then

@@ -1,6 +1,9 @@
 import Testing
 
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 /// A child's stop decisions, in the orders that are hard to provoke with real processes.
 struct ChildStopStateTests {

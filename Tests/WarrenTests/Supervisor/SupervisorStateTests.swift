@@ -6,6 +6,9 @@
 import Testing
 
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 /// The supervisor's decisions alone: events in, exact actions out, in the orderings that real
 /// processes and a broker make hard to provoke.

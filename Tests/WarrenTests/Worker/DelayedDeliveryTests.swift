@@ -1,6 +1,9 @@
 import Synchronization
 import Testing
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 @Suite("Delayed delivery ladder")
 struct DelayedDeliveryTests {

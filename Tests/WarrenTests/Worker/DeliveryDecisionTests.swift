@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 /// A child's per-delivery decisions, without a broker or a clock (``DeliveryIntake``,
 /// ``CompletionDecision``).

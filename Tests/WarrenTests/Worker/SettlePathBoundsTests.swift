@@ -2,6 +2,9 @@ import AMQP
 import Foundation
 import Testing
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 /// What Warren writes back on a task's settle path is bounded, and every integer it reads from
 /// the wire is range-checked, whatever a message carries (issue 12: hostile input).

@@ -1,6 +1,9 @@
 import Testing
 
 @testable import Warren
+@testable import WarrenClient
+@testable import WarrenCore
+@testable import WarrenRuntime
 
 /// The operator's time limit is the ceiling; a publisher's `timelimit` header only lowers it.
 struct TaskTimeLimitTests {

@@ -1,0 +1,431 @@
+import WarrenCore
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Musl)
+@preconcurrency import Musl
+#endif
+
+/// The supervisor's decisions, with no I/O: events in, actions out (postgres-nio's
+/// `PoolStateMachine` shape; STYLE.md section 2).
+///
+/// ``Supervisor`` owns the processes, pipes, signals, clocks and timers. It calls one
+/// `mutating func` per thing that happened (a child started, reported, exited; a signal; a
+/// timer it was asked for fired) and performs the ``Action``s returned, in order. Time comes
+/// in with the events; the machine never reads a clock or sleeps, so its tests can play the
+/// orderings that are hard to provoke with real processes and a broker.
+///
+/// The rules (README, "Processes: the supervisor and its children"):
+/// - A child that dies is restarted after 1 s, then 2 s, 4 s, ... up to 30 s; the delay goes
+///   back to 1 s once a child consumes again, or when the child that died had run a minute.
+/// - A child that recycled itself (a clean exit after a `recycling` report) is replaced at once.
+/// - A child running a task past its hard deadline is killed with SIGKILL, once.
+/// - The tasks running in a child that died are counted; the count answers the children's
+///   deaths queries (``deathsQueried(_:from:endedChildren:)``).
+/// - The first shutdown signal sends SIGTERM to every child and waits for them all; a second
+///   one, or the shutdown timeout, sends a second SIGTERM, then SIGKILL 10 s later.
+/// - A reload replaces the children one by one, each new one consuming (or 30 s) before its
+///   predecessor gets SIGTERM.
+struct SupervisorState: Sendable {
+    /// The first restart delay, and the one after a child consumed again.
+    static let firstBackoff = Duration.seconds(1)
+    /// The longest restart delay.
+    static let maxBackoff = Duration.seconds(30)
+    /// A child that ran longer than this before it died restarts after ``firstBackoff``.
+    static let backoffResetAfter = Duration.seconds(60)
+    /// From "stop now" to SIGKILL.
+    static let killGrace = Duration.seconds(10)
+    /// How long a reload waits for a new child to consume before it stops the predecessor anyway.
+    static let reloadStepTimeout = Duration.seconds(30)
+
+    private struct Slot {
+        /// The slot's child: counted in the status, replaced when it dies.
+        var child: ChildID?
+        /// A child being spawned for the slot, not started yet.
+        var spawning: ChildID?
+        var backoff = SupervisorState.firstBackoff
+        /// When the slot's last child started (or the slot was made).
+        var startedAt: ContinuousClock.Instant
+    }
+
+    /// A child process that started and whose exit has not been taken yet.
+    private struct Child {
+        let key: SlotKey
+        var isReady = false
+        /// It said it lost its connection and has not said `ready` since.
+        var disconnected = false
+        var recycling: String?
+        var killedAtHardLimit = false
+    }
+
+    private enum Phase: Equatable {
+        case running
+        case shuttingDown(timeout: Duration, stoppingNow: Bool)
+        case finished
+    }
+
+    private enum Reload {
+        /// The I/O side reads the new config.
+        case loading
+        /// Replacing the children of `remaining` one by one; `step` is the one under way.
+        case replacing(remaining: [SlotKey], step: ReloadStep?)
+    }
+
+    private struct ReloadStep {
+        var number: Int
+        var key: SlotKey
+        var fresh: ChildID
+        var predecessor: ChildID?
+    }
+
+    private var slots: [SlotKey: Slot] = [:]
+    /// Started, not exited: the slots' children, and predecessors a reload is replacing.
+    private var children: [ChildID: Child] = [:]
+    /// Spawns asked for and not reported yet.
+    private var spawning: [ChildID: SlotKey] = [:]
+    private var deaths: [String: TaskDeaths] = [:]
+    private var phase = Phase.running
+    private var reload: Reload?
+    /// A reload was asked for during one: another follows it.
+    private var reloadAgain = false
+    private var reloadSteps = 0
+    private var lastChildID = 0
+    private(set) var announcedReady = false
+    /// Tasks finished by children whose exit was taken (the live ones' count is the I/O side's).
+    private(set) var tasksFinishedByExitedChildren = 0
+
+    init() {}
+
+    // MARK: - Queries (for the status line and the gauges)
+
+    /// How many slots the pool has.
+    var slotCount: Int { slots.count }
+
+    /// How many slots have a child that consumes.
+    var readyCount: Int { slots.values.filter { $0.child.map { children[$0]?.isReady == true } ?? false }.count }
+
+    /// Children of `queue`'s slots, and how many of them consume.
+    func childCount(queue: String) -> (alive: Int, ready: Int) {
+        let mine = slots.filter { $0.key.queue == queue }.values.compactMap(\.child)
+        return (mine.count, mine.filter { children[$0]?.isReady == true }.count)
+    }
+
+    /// Whether the child started and its exit was not taken yet.
+    func isLive(_ id: ChildID) -> Bool { children[id] != nil }
+
+    /// The slot of a live child.
+    func key(of id: ChildID) -> SlotKey? { children[id]?.key }
+
+    private var isShuttingDown: Bool { phase != .running }
+
+    private func isCurrent(_ id: ChildID) -> Bool {
+        guard let key = children[id]?.key else { return false }
+        return slots[key]?.child == id
+    }
+
+    // MARK: - Starting children
+
+    /// The supervisor starts: one child per slot.
+    mutating func start(_ keys: [SlotKey], now: ContinuousClock.Instant) -> [Action] {
+        keys.map { key in
+            slots[key] = Slot(startedAt: now)
+            return spawn(key)
+        }
+    }
+
+    /// The child `id` asked for by ``Action/spawn(_:_:)`` runs.
+    mutating func childStarted(_ id: ChildID, now: ContinuousClock.Instant) -> [Action] {
+        guard let key = spawning.removeValue(forKey: id) else { return [] }
+        children[id] = Child(key: key)
+        var actions: [Action] = [.note(.childStarted(key, id))]
+        if slots[key]?.spawning == id {
+            slots[key]?.spawning = nil
+            slots[key]?.child = id
+            slots[key]?.startedAt = now
+            if isShuttingDown { actions.append(.signal(id, SIGTERM)) }  // the shutdown began while it was spawned
+        } else {
+            actions.append(.signal(id, SIGTERM))  // a reload removed its slot meanwhile
+        }
+        return actions
+    }
+
+    /// The child `id` could not be started.
+    mutating func spawnFailed(_ id: ChildID, now: ContinuousClock.Instant) -> [Action] {
+        guard let key = spawning.removeValue(forKey: id) else { return [] }
+        var actions: [Action] = []
+        if slots[key]?.spawning == id {
+            slots[key]?.spawning = nil
+            if case .replacing(let remaining, let step?) = reload, step.fresh == id {
+                // Its predecessor keeps the slot (if it still runs): better the old config than none.
+                if let old = step.predecessor, children[old] != nil { slots[key]?.child = old }
+                reload = .replacing(remaining: remaining, step: nil)
+                actions += nextReloadStep()
+            }
+            if !isShuttingDown, slots[key]?.child == nil {
+                let delay = nextRestartDelay(key, now: now)
+                actions.append(.scheduleRestart(key, after: delay))
+            }
+        }
+        return actions + finishIfDone()
+    }
+
+    /// A restart asked for by ``Action/scheduleRestart(_:after:)`` is due.
+    mutating func restartTimerFired(_ key: SlotKey, now: ContinuousClock.Instant) -> [Action] {
+        guard !isShuttingDown, let slot = slots[key], slot.child == nil, slot.spawning == nil else { return [] }
+        return [spawn(key)]
+    }
+
+    private mutating func spawn(_ key: SlotKey) -> Action {
+        lastChildID += 1
+        let id = ChildID(lastChildID)
+        spawning[id] = key
+        slots[key]?.spawning = id
+        return .spawn(key, id)
+    }
+
+    /// The restart delay for `key`'s slot now, doubling the next one.
+    private mutating func nextRestartDelay(_ key: SlotKey, now: ContinuousClock.Instant) -> Duration {
+        guard var slot = slots[key] else { return Self.firstBackoff }
+        if now - slot.startedAt > Self.backoffResetAfter { slot.backoff = Self.firstBackoff }
+        let delay = slot.backoff
+        slot.backoff = min(slot.backoff * 2, Self.maxBackoff)
+        slots[key] = slot
+        return delay
+    }
+
+    // MARK: - Reports
+
+    /// The child consumes (first, or again after a reconnection).
+    mutating func childReady(_ id: ChildID) -> [Action] {
+        guard isCurrent(id), var child = children[id] else { return [] }
+        var actions: [Action] = [.note(.childConsuming(child.key, id))]
+        if child.disconnected { actions.append(.note(.childReconnected(child.key, id))) }
+        child.isReady = true
+        child.disconnected = false
+        children[id] = child
+        // Consuming again: a later death is a new problem, not the same crash loop.
+        slots[child.key]?.backoff = Self.firstBackoff
+        if !announcedReady, !isShuttingDown, readyCount == slots.count {
+            announcedReady = true
+            actions.append(.note(.everyChildReady(children: slots.count)))
+            actions.append(.notifySystemd(.ready(consuming: slots.count, of: slots.count)))
+        }
+        if case .replacing(_, let step?) = reload, step.fresh == id {
+            actions += finishReloadStep(ready: true)
+        }
+        return actions
+    }
+
+    /// The child lost its broker connection; it reconnects by itself.
+    mutating func childDisconnected(_ id: ChildID) -> [Action] {
+        guard isCurrent(id), let key = children[id]?.key else { return [] }
+        // Ready means consuming: not while it reconnects.
+        children[id]?.isReady = false
+        children[id]?.disconnected = true
+        return [.note(.childDisconnected(key, id))]
+    }
+
+    /// The child stops taking tasks to be replaced, for `reason` (`max-tasks`, `max-memory`).
+    mutating func childRecycling(_ id: ChildID, reason: String) -> [Action] {
+        guard isCurrent(id) else { return [] }
+        children[id]?.recycling = reason
+        return []
+    }
+
+    /// A child that got task `taskID` redelivered asks how many children died running it.
+    ///
+    /// The broker redelivers as soon as a dying child's socket closes, which can be before
+    /// that child's exit is taken here. So the I/O side waits for every other child that has
+    /// ended (its reports are then all read) and passes the tasks each was running in
+    /// `endedChildren`: a child still live here is counted with the deaths already recorded;
+    /// one whose exit was taken is in those deaths already and is not counted twice.
+    mutating func deathsQueried(_ taskID: String, from asker: ChildID, endedChildren: [ChildID: Set<String>]) -> [Action] {
+        guard children[asker] != nil else { return [] }  // it exited meanwhile: nobody to answer
+        var answer = deaths[taskID]
+        for (id, running) in endedChildren.sorted(by: { $0.key < $1.key }) where id != asker && running.contains(taskID) {
+            guard let child = children[id] else { continue }
+            answer = TaskDeaths(count: (answer?.count ?? 0) + 1, reason: Self.deathReason(child))
+        }
+        return [.answerDeaths(to: asker, SupervisorNotice(id: taskID, deaths: answer))]
+    }
+
+    private static func deathReason(_ child: Child) -> String {
+        child.killedAtHardLimit ? DeadLetterReason.timeLimit.rawValue : DeadLetterReason.poison.rawValue
+    }
+
+    // MARK: - Exits and limits
+
+    /// The child ended (its pipe closed and the process was reaped). `running` are the tasks
+    /// it had started and not finished, `finished` how many it finished.
+    mutating func childExited(
+        _ id: ChildID, exit: ChildProcess.Exit, running: Set<String>, finished: Int, now: ContinuousClock.Instant
+    ) -> [Action] {
+        guard let child = children.removeValue(forKey: id) else { return [] }
+        let key = child.key
+        tasksFinishedByExitedChildren += finished
+        let clean = exit == .exited(0)
+        if !clean {
+            let reason = Self.deathReason(child)
+            for task in running {
+                deaths[task, default: TaskDeaths(count: 0, reason: reason)].count += 1
+                deaths[task]?.reason = reason
+            }
+        }
+        let runningList = running.sorted()
+        let current = slots[key]?.child == id
+        if current { slots[key]?.child = nil }
+        var actions: [Action] = []
+        if !current || isShuttingDown {
+            actions.append(.note(.childStopped(key, id, exit, running: runningList)))
+        } else if let reason = child.recycling, clean {
+            actions.append(.note(.childRecycled(key, id, reason: reason, exit, running: runningList)))
+            actions.append(spawn(key))
+        } else {
+            let cause: RestartCause = if child.killedAtHardLimit { .timeLimit } else if case .signalled = exit { .killed } else { .crashed }
+            let delay = nextRestartDelay(key, now: now)
+            actions.append(.note(.childRestarting(key, id, cause, exit, running: runningList, after: delay)))
+            actions.append(.scheduleRestart(key, after: delay))
+        }
+        if case .replacing(_, let step?) = reload, step.fresh == id {
+            actions += finishReloadStep(ready: false)  // it will not consume
+        }
+        return actions + finishIfDone()
+    }
+
+    /// The periodic look at the running tasks: `running` holds each live child's tasks with
+    /// their hard deadline (seconds since 1970, as `wallClock`).
+    mutating func hardLimitTick(wallClock: Double, running: [ChildID: [String: Double?]]) -> [Action] {
+        var actions: [Action] = []
+        for (id, tasks) in running.sorted(by: { $0.key < $1.key }) {
+            guard let child = children[id], !child.killedAtHardLimit else { continue }
+            let overdue = tasks.filter { ($0.value ?? .infinity) < wallClock }.keys.sorted()
+            guard !overdue.isEmpty else { continue }
+            children[id]?.killedAtHardLimit = true
+            actions.append(.note(.hardLimitKill(child.key, id, tasks: overdue)))
+            actions.append(.signal(id, SIGKILL))
+        }
+        return actions
+    }
+
+    // MARK: - Shutdown
+
+    /// SIGTERM or SIGINT. The first starts a warm shutdown that ends after `timeout`; the
+    /// next makes the children stop at once.
+    mutating func shutdownRequested(timeout: Duration) -> [Action] {
+        guard phase == .running else { return stopNow(.secondSignal) }
+        phase = .shuttingDown(timeout: timeout, stoppingNow: false)
+        reload = nil
+        reloadAgain = false
+        var actions: [Action] = [.note(.shuttingDown(children: children.count)), .notifySystemd(.stopping)]
+        actions += children.keys.sorted().map { .signal($0, SIGTERM) }
+        actions.append(.scheduleShutdownTimeout(after: timeout))
+        return actions + finishIfDone()
+    }
+
+    /// The shutdown timeout asked for by ``Action/scheduleShutdownTimeout(after:)`` passed.
+    mutating func shutdownTimeoutPassed() -> [Action] {
+        guard case .shuttingDown(let timeout, _) = phase else { return [] }
+        return stopNow(.shutdownTimeout(timeout))
+    }
+
+    /// The grace asked for by ``Action/scheduleKill(after:)`` passed: kill what still runs.
+    mutating func killTimerFired() -> [Action] {
+        guard case .shuttingDown = phase else { return [] }
+        return children.keys.sorted().map { .signal($0, SIGKILL) }
+    }
+
+    /// Children stop without finishing (their second SIGTERM: unacknowledged messages go back),
+    /// and are killed 10 s later.
+    private mutating func stopNow(_ reason: StopReason) -> [Action] {
+        guard case .shuttingDown(let timeout, false) = phase else { return [] }
+        phase = .shuttingDown(timeout: timeout, stoppingNow: true)
+        return [.note(.stoppingNow(reason))] + children.keys.sorted().map { .signal($0, SIGTERM) }
+            + [.scheduleKill(after: Self.killGrace)]
+    }
+
+    private mutating func finishIfDone() -> [Action] {
+        guard case .shuttingDown = phase, children.isEmpty, spawning.isEmpty else { return [] }
+        phase = .finished
+        return [.finish(0)]
+    }
+
+    // MARK: - Reload
+
+    /// SIGHUP: read the config again (a reload under way is followed by another).
+    mutating func reloadRequested() -> [Action] {
+        guard !isShuttingDown else { return [] }
+        guard reload == nil else {
+            reloadAgain = true
+            return []
+        }
+        reload = .loading
+        return [.note(.reloading), .notifySystemd(.reloading), .loadConfig]
+    }
+
+    /// The new config was refused (invalid, or its topology could not be declared): the old
+    /// one keeps running.
+    mutating func reloadRefused() -> [Action] {
+        guard case .loading = reload else { return [] }
+        reload = nil
+        return [.notifySystemd(.ready(consuming: readyCount, of: slots.count))] + reloadIfAskedAgain()
+    }
+
+    /// The new config was accepted: it wants these slots, in this order. Slots it no longer
+    /// wants stop; then every wanted slot gets a new child, one by one.
+    mutating func reloadConfigured(_ keys: [SlotKey], now: ContinuousClock.Instant) -> [Action] {
+        guard case .loading = reload, !isShuttingDown else { return [] }
+        let wanted = Set(keys)
+        var actions: [Action] = []
+        for key in slots.keys.sorted() where !wanted.contains(key) {
+            // A spawn under way for it is stopped when it starts (its slot is gone).
+            if let child = slots.removeValue(forKey: key)?.child { actions.append(.signal(child, SIGTERM)) }
+        }
+        for key in keys {
+            slots[key, default: Slot(startedAt: now)].backoff = Self.firstBackoff
+        }
+        reload = .replacing(remaining: keys, step: nil)
+        return actions + nextReloadStep()
+    }
+
+    /// The wait asked for by ``Action/scheduleReloadStepTimeout(step:after:)`` is over.
+    mutating func reloadStepTimedOut(_ step: Int) -> [Action] {
+        guard case .replacing(_, let current?) = reload, current.number == step else { return [] }
+        return finishReloadStep(ready: false)
+    }
+
+    private mutating func nextReloadStep() -> [Action] {
+        guard case .replacing(var remaining, nil) = reload else { return [] }
+        while !remaining.isEmpty {
+            let key = remaining.removeFirst()
+            // A child being spawned for it already reads the new config.
+            guard let slot = slots[key], slot.spawning == nil else { continue }
+            reloadSteps += 1
+            let predecessor = slot.child
+            slots[key]?.child = nil  // it finishes its tasks once the new one consumes
+            let spawn = spawn(key)
+            guard case .spawn(_, let fresh) = spawn else { continue }
+            reload = .replacing(
+                remaining: remaining, step: ReloadStep(number: reloadSteps, key: key, fresh: fresh, predecessor: predecessor))
+            return [spawn, .scheduleReloadStepTimeout(step: reloadSteps, after: Self.reloadStepTimeout)]
+        }
+        reload = nil
+        return [.note(.reloaded(children: slots.count)), .notifySystemd(.ready(consuming: readyCount, of: slots.count))]
+            + reloadIfAskedAgain()
+    }
+
+    /// The new child of the current step consumes (`ready`), or will not soon: its
+    /// predecessor gets SIGTERM and the next slot's turn comes.
+    private mutating func finishReloadStep(ready: Bool) -> [Action] {
+        guard case .replacing(let remaining, let step?) = reload else { return [] }
+        var actions: [Action] = []
+        if !ready { actions.append(.note(.reloadStepNotReady(step.key))) }
+        if let old = step.predecessor, children[old] != nil { actions.append(.signal(old, SIGTERM)) }
+        reload = .replacing(remaining: remaining, step: nil)
+        return actions + nextReloadStep()
+    }
+
+    private mutating func reloadIfAskedAgain() -> [Action] {
+        guard reloadAgain else { return [] }
+        reloadAgain = false
+        return reloadRequested()
+    }
+}
