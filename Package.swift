@@ -22,6 +22,8 @@ let package = Package(
         // Foundation networking (libcurl and its two dozen libraries would load in every child).
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+        // WarrenClient is a Service of the application's ServiceGroup.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // The C API of librabbitmq (Debian: librabbitmq-dev), plus static inline shims.
@@ -51,6 +53,7 @@ let package = Package(
                 "AMQP",
                 "WarrenCore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // The runtime: task registry, child worker loop, supervisor, topology, dead letters,

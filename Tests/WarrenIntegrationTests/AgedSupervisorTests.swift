@@ -38,7 +38,7 @@ struct AgedSupervisorTests {
         let setup = try TestSetup()
         defer { setup.tearDown() }
         let worker = try await AgedWorker.start(setup)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         defer { Task { await publisher.close() } }
         let sleeper = TaskMessage(name: "demo.sleep", args: [1.5])
         try await publisher.publish(sleeper)
@@ -68,7 +68,7 @@ struct AgedSupervisorTests {
         defer { setup.tearDown() }
         try (setup.yaml + "\nshutdown_timeout: 2s\n").write(toFile: setup.path, atomically: true, encoding: .utf8)
         let worker = try await AgedWorker.start(setup)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         defer { Task { await publisher.close() } }
         let sleeper = TaskMessage(name: "demo.sleep", args: [30])
         try await publisher.publish(sleeper)
@@ -93,7 +93,7 @@ struct AgedSupervisorTests {
         let setup = try TestSetup(metrics: listen)
         defer { setup.tearDown() }
         let worker = try await AgedWorker.start(setup)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         for i in Int64(0)..<20 { #expect(try await publisher.call(TaskMessage(name: "demo.add", args: [.int(i), 1])) == .int(i + 1)) }
         let answered = ContinuousClock.now
         // 21: AgedWorker ran one before the idle spell.
@@ -124,7 +124,7 @@ struct AgedSupervisorTests {
         let setup = try TestSetup()
         defer { setup.tearDown() }
         let worker = try await AgedWorker.start(setup)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         let before = Set(worker.childPIDs)
         #expect(try await BrokerControl.closeConnections(named: "\(setup.queue("latency"))#") == 2)
         try await worker.waitForLog("child lost its broker connection", "\(setup.queue("latency"))#1", timeout: .seconds(10))
@@ -139,7 +139,7 @@ struct AgedSupervisorTests {
         let setup = try TestSetup(latency: ["children: 1", "prefetch: 1"])
         defer { setup.tearDown() }
         let worker = try await DemoWorker(config: setup.path)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         let first = TaskMessage(name: "demo.add", args: [1, 1])
         #expect(try await publisher.call(first) == 2)
         let child = try #require(worker.childPID(logging: first.id, "task started"))
@@ -175,7 +175,7 @@ enum AgedWorker {
     static func start(_ setup: TestSetup) async throws -> DemoWorker {
         let started = ContinuousClock.now
         let worker = try await DemoWorker(config: setup.path)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         #expect(try await publisher.call(TaskMessage(name: "demo.add", args: [1, 1])) == 2)
         await publisher.close()
         let idleSince = ContinuousClock.now

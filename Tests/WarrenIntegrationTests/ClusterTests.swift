@@ -28,7 +28,7 @@ struct ClusterTests {
         let environment = [ConfigLoader.brokerURLVariable: urls]
         let worker = try await DemoWorker(config: setup.path, environment: environment)
         let configuration = try ConfigLoader.load(path: setup.path, environment: environment)
-        let publisher = try await TaskPublisher(configuration: configuration, name: "\(setup.prefix) publisher")
+        let publisher = try await WarrenClient(configuration: configuration, name: "\(setup.prefix) publisher")
 
         let tasks = (0..<300).map { _ in TaskMessage(name: "demo.noop") }
         var stop: Task<String, any Error>?

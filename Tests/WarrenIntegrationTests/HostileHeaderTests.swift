@@ -11,7 +11,7 @@ struct HostileHeaderTests {
         let setup = try TestSetup(latency: ["children: 1", "prefetch: 1"])
         defer { setup.tearDown() }
         let worker = try await DemoWorker(config: setup.path)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         let broker = try await BrokerIO.open()
         let record = "\(setup.exchange).bindings"
         #expect(try await broker.depth(record) == 1)
@@ -41,7 +41,7 @@ struct HostileHeaderTests {
         let setup = try TestSetup(slow: ["prefetch: 1", "time_limit: 1s"])
         defer { setup.tearDown() }
         let worker = try await DemoWorker(config: setup.path)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         let forever = TaskTimeLimit(hard: .seconds(1_000_000_000_000), soft: .seconds(1_000_000_000_000))
         let task = TaskMessage(name: "demo.sleep", args: [3], timeLimit: forever)
         let error = await #expect(throws: TaskFailed.self) { try await publisher.call(task, timeout: .seconds(60)) }
@@ -56,7 +56,7 @@ struct HostileHeaderTests {
         let setup = try TestSetup()
         defer { setup.tearDown() }
         let worker = try await DemoWorker(config: setup.path)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         let tiny = TaskTimeLimit(hard: .milliseconds(1), soft: .milliseconds(1))
         #expect(try await publisher.call(TaskMessage(name: "demo.sleep", args: [0.3], timeLimit: tiny)) == 0.3)
         #expect(worker.lines(containing: "child died").isEmpty)

@@ -57,7 +57,7 @@ struct MalformedFloodTests {
         #expect(deadLettered == published, "seed \(seed)")
 
         // The worker goes on: a valid task runs and returns its result, in the same children.
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         #expect(try await publisher.call(TaskMessage(name: "demo.add", args: [2, 3])) == 5)
         #expect(Set(worker.childPIDs) == children)
         #expect(!worker.log.contains { $0.contains("child died") || $0.contains("child failed") })

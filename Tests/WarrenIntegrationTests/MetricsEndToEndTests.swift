@@ -13,7 +13,7 @@ struct MetricsEndToEndTests {
         defer { setup.tearDown() }
         let worker = try await DemoWorker(config: setup.path)
         try await worker.waitForLog("metrics served", timeout: .seconds(10))
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
 
         for i in Int64(0)..<3 { #expect(try await publisher.call(TaskMessage(name: "demo.add", args: [.int(i), 1])) == .int(i + 1)) }
         #expect(try await publisher.call(TaskMessage(name: "demo.flaky", args: [1])) == 2)  // fails once, retried

@@ -28,7 +28,7 @@ struct MetricsFloodTests {
         let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(worker.pid)/fd").count) ?? 0
         #expect(descriptors < 100, "the supervisor holds \(descriptors) descriptors")
 
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         let first = TaskMessage(name: "demo.add", args: [1, 1])
         #expect(try await publisher.call(first) == 2)
         let victim = try #require(worker.childPID(logging: first.id, "task started"))

@@ -24,7 +24,7 @@ struct ReconnectionTests {
         let setup = try TestSetup()
         defer { setup.tearDown() }
         let worker = try await DemoWorker(config: setup.path)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         #expect(try await publisher.call(TaskMessage(name: "demo.add", args: [2, 3])) == 5)
         let before = Set(worker.childPIDs)
 
@@ -51,7 +51,7 @@ struct ReconnectionTests {
         let setup = try TestSetup()
         defer { setup.tearDown() }
         let worker = try await DemoWorker(config: setup.path)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         // Outlasts rabbitmqctl, which takes seconds to start when suites run in parallel.
         let task = TaskMessage(name: "demo.sleep", args: [10])
         async let result = publisher.call(task, timeout: .seconds(60))
@@ -102,7 +102,7 @@ struct ReconnectionTests {
         let broker = try await BrokerIO.open()
         try await broker.declare(configuration, tasks: ["demo.noop"])  // no worker: the tasks stay in the queue
         let name = "\(setup.prefix) publisher"
-        let publisher = try await TaskPublisher(configuration: configuration, name: name)
+        let publisher = try await WarrenClient(configuration: configuration, name: name)
         let firstConnection = try await BrokerControl.connections(named: name)
         #expect(firstConnection.count == 1)
 

@@ -19,7 +19,7 @@ struct RetryTimingTests {
         defer { setup.tearDown() }
         defer { setup.deleteWaitQueues(upTo: .seconds(5)) }
         let worker = try await DemoWorker(config: setup.path)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         let task = TaskMessage(name: "demo.flaky", kwargs: ["fail_times": 3])
 
         #expect(try await publisher.call(task, timeout: .seconds(30)) == 4)
@@ -45,7 +45,7 @@ struct RetryTimingTests {
         defer { setup.tearDown() }
         defer { setup.deleteWaitQueues(upTo: .seconds(61)) }
         let worker = try await DemoWorker(config: setup.path)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
 
         let long = TaskMessage(name: "demo.flaky", kwargs: ["fail_times": 1, "retry_in": 60])
         try await publisher.publish(long)

@@ -14,7 +14,7 @@ struct StatusCommandTests {
         let configuration = try setup.configuration()
         _ = try await Topology.declare(
             configuration: configuration, taskNames: ["demo.sleep", "demo.add"], logger: Logger(label: "test"))
-        let publisher = try await TaskPublisher(configuration: configuration)
+        let publisher = try await WarrenClient(configuration: configuration)
         for _ in 0..<3 { try await publisher.publish(TaskMessage(name: "demo.sleep", args: [1])) }
         try await publisher.publish(TaskMessage(name: "demo.add", args: [1, 2], countdown: .seconds(60)))
         await publisher.close()
@@ -55,7 +55,7 @@ struct StatusCommandTests {
         defer { setup.tearDown() }
         let worker = try await DemoWorker(config: setup.path)
         try await worker.waitForLog("ready: every child is consuming", timeout: .seconds(20))
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         #expect(try await publisher.call(TaskMessage(name: "demo.add", args: [2, 3])) == 5)
         await publisher.close()
         try await worker.waitForLog("task succeeded", timeout: .seconds(5))

@@ -17,7 +17,7 @@ struct SupervisorTests {
         let setup = try TestSetup()
         defer { setup.tearDown() }
         let worker = try await DemoWorker(config: setup.path)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         let task = TaskMessage(name: "demo.sleep", args: [2])
         async let result = publisher.call(task, timeout: .seconds(60))
         try await worker.waitForLog(task.id, "task started", timeout: .seconds(10))
@@ -39,7 +39,7 @@ struct SupervisorTests {
         let setup = try TestSetup()
         defer { setup.tearDown() }
         let worker = try await DemoWorker(config: setup.path)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         let crash = TaskMessage(name: "demo.crash")
         try await publisher.publish(crash)
         let broker = try await BrokerIO.open()
@@ -63,7 +63,7 @@ struct SupervisorTests {
         let broker = try await BrokerIO.open()
         try await broker.declare(try setup.configuration(), tasks: ["demo.add"])
         let task = TaskMessage(name: "demo.add", args: [1, 1])
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         try await publisher.publish(task)
         // Ten deliveries given back unacknowledged, as ten crashed consumers on any hosts would.
         let queue = setup.queue("latency")
@@ -99,7 +99,7 @@ struct SupervisorTests {
         let setup = try TestSetup()
         defer { setup.tearDown() }
         let worker = try await DemoWorker(config: setup.path)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         let task = TaskMessage(name: "demo.sleep", args: [30])
         try await publisher.publish(task)
         try await worker.waitForLog(task.id, "task started", timeout: .seconds(10))
@@ -118,7 +118,7 @@ struct SupervisorTests {
         let setup = try TestSetup(bigmem: ["prefetch: 1", "max_memory: 256MiB"])
         defer { setup.tearDown() }
         let worker = try await DemoWorker(config: setup.path)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         let task = TaskMessage(name: "demo.alloc", kwargs: ["mb": 300])
         #expect(try await publisher.call(task, timeout: .seconds(60)) == 300)
         try await worker.waitForLog("child recycled", "max-memory", timeout: .seconds(10))
@@ -136,7 +136,7 @@ struct SupervisorTests {
         let setup = try TestSetup(slow: ["prefetch: 1", "time_limit: 1s"])
         defer { setup.tearDown() }
         let worker = try await DemoWorker(config: setup.path)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         let task = TaskMessage(name: "demo.sleep", args: [10])
         let error = await #expect(throws: TaskFailed.self) { try await publisher.call(task, timeout: .seconds(60)) }
         #expect(error?.type == "SoftTimeLimitExceeded")
@@ -156,7 +156,7 @@ struct SupervisorTests {
         let setup = try TestSetup(latency: ["children: 1", "prefetch: 1", "max_tasks_per_child: 5"])
         defer { setup.tearDown() }
         let worker = try await DemoWorker(config: setup.path)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         var pids = Set<Int32>()
         for i in 0..<20 {
             let task = TaskMessage(name: "demo.add", args: [.int(Int64(i)), 1])
@@ -175,7 +175,7 @@ struct SupervisorTests {
         let setup = try TestSetup()
         defer { setup.tearDown() }
         let worker = try await DemoWorker(config: setup.path)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         // demo.echo moves from latency to slow: a new binding.
         var yaml = setup.yaml
         yaml = yaml.replacingOccurrences(of: #"["demo.noop", "demo.add", "demo.echo"]"#, with: #"["demo.noop", "demo.add"]"#)
@@ -206,7 +206,7 @@ struct SupervisorTests {
         worker.signal(SIGHUP)
         try await worker.waitForLog("reload refused", timeout: .seconds(10))
         try setup.yaml.write(toFile: setup.path, atomically: true, encoding: .utf8)  // for the publisher
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         #expect(try await publisher.call(TaskMessage(name: "demo.add", args: [2, 2])) == 4)
         await publisher.close()
         #expect(await worker.stop() == 0)
@@ -217,7 +217,7 @@ struct SupervisorTests {
         let setup = try TestSetup(latency: ["children: 1", "prefetch: 1"])
         defer { setup.tearDown() }
         let worker = try await DemoWorker(config: setup.path)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         let first = TaskMessage(name: "demo.add", args: [1, 1])
         #expect(try await publisher.call(first) == 2)
         let victim = try #require(worker.childPID(logging: first.id, "task started"))
@@ -239,7 +239,7 @@ struct SupervisorTests {
         let setup = try TestSetup(latency: ["children: 1", "prefetch: 1"])
         defer { setup.tearDown() }
         let worker = try await DemoWorker(config: setup.path, freeLowDescriptors: true)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         let first = TaskMessage(name: "demo.add", args: [1, 1])
         #expect(try await publisher.call(first) == 2)
         let victim = try #require(worker.childPID(logging: first.id, "task started"))

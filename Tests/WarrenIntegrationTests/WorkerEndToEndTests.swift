@@ -41,7 +41,7 @@ struct WorkerEndToEndTests {
         let setup = try TestSetup()
         defer { setup.tearDown() }
         let worker = try await DemoWorker(config: setup.path)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         let task = TaskMessage(name: "demo.no-such-task", args: [1])
         try await publisher.publish(task)
         let broker = try await BrokerIO.open()
@@ -70,7 +70,7 @@ struct WorkerEndToEndTests {
         #expect(headers["x-warren-error"]?.stringValue?.isEmpty == false)
         #expect(dead.body == Array("{not json".utf8))  // unchanged
 
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         #expect(try await publisher.call(TaskMessage(name: "demo.add", args: [2, 3])) == 5)
         await publisher.close()
         await broker.close()
@@ -82,7 +82,7 @@ struct WorkerEndToEndTests {
         let setup = try TestSetup()
         defer { setup.tearDown() }
         let worker = try await DemoWorker(config: setup.path)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         let error = await #expect(throws: TaskFailed.self) {
             try await publisher.call(TaskMessage(name: "demo.fail", kwargs: ["message": "boom"]))
         }
@@ -103,7 +103,7 @@ struct WorkerEndToEndTests {
         let setup = try TestSetup()
         defer { setup.tearDown() }
         let worker = try await DemoWorker(config: setup.path)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         let task = TaskMessage(name: "demo.flaky", args: [2])
         #expect(try await publisher.call(task, timeout: .seconds(30)) == 3)
         try await worker.waitForLog(task.id, "task succeeded", timeout: .seconds(10))  // the reply can overtake the log
@@ -117,7 +117,7 @@ struct WorkerEndToEndTests {
         let setup = try TestSetup()
         defer { setup.tearDown() }
         let worker = try await DemoWorker(config: setup.path)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         let task = TaskMessage(name: "demo.add", args: [1, 1], countdown: .seconds(2))
         let eta = try #require(task.eta)
         #expect(try await publisher.call(task, timeout: .seconds(30)) == 2)
@@ -154,7 +154,7 @@ struct WorkerEndToEndTests {
         let setup = try TestSetup()
         defer { setup.tearDown() }
         let worker = try await DemoWorker(config: setup.path)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         let task = TaskMessage(name: "demo.sleep", args: [2])
         async let result = publisher.call(task, timeout: .seconds(30))
         try await worker.waitForLog(task.id, "task started", timeout: .seconds(10))
@@ -174,7 +174,7 @@ struct LongTaskTests {
         let setup = try TestSetup(heartbeat: "1s")
         defer { setup.tearDown() }
         let worker = try await DemoWorker(config: setup.path)
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         let task = TaskMessage(name: "demo.sleep", args: [10])
         #expect(try await publisher.call(task, timeout: .seconds(40)).doubleValue == 10)
         try await worker.waitForLog(task.id, "task succeeded", timeout: .seconds(10))  // the reply can overtake the log
@@ -221,7 +221,7 @@ struct ThroughputCorrectnessTests {
     func manyTasksConcurrently() async throws {
         let setup = try TestSetup(latency: ["children: 1", "prefetch: 50", "concurrency: 4"])
         defer { setup.tearDown() }
-        let publisher = try await TaskPublisher(configuration: try setup.configuration())
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
         let broker = try await BrokerIO.open()
         try await broker.declare(try setup.configuration(), tasks: ["demo.noop"])
         for _ in 0..<3000 { try await publisher.publish(TaskMessage(name: "demo.noop")) }

@@ -45,7 +45,7 @@ struct PublishCommand: AsyncParsableCommand {
             throw ValidationError("--timeout must be a duration like 30s; got \(self.timeout)")
         }
         let message = TaskMessage(name: task, args: positional, kwargs: keywords, countdown: countdown, expiresIn: expiresIn)
-        let publisher = try await TaskPublisher(configuration: config)
+        let publisher = try await WarrenClient(configuration: config)
         do {
             if wait {
                 let value = try await publisher.call(message, timeout: timeout)

@@ -63,6 +63,21 @@ public final class Worker: Sendable {
         }
     }
 
+    /// Registers the handler of a typed task, the same ``TaskDefinition`` an application sends
+    /// with `WarrenClient`: its arguments decode into `Task`, its result is `Task.Result`.
+    ///
+    /// ```swift
+    /// worker.register(SendEmail.self) { job, ctx in try await mailer.send(to: job.to) }
+    /// ```
+    public func register<Task: TaskDefinition>(
+        _ task: Task.Type, _ handler: @escaping @Sendable (Task, TaskContext) async throws -> Task.Result
+    ) {
+        registry.register(Task.name) { message, context in
+            let job = try Task(from: message)
+            return try JSONValueEncoder().encode(try await handler(job, context))
+        }
+    }
+
     /// Registers a handler that takes no arguments.
     public func register<Result: Encodable & Sendable>(
         _ task: String, _ handler: @escaping @Sendable (TaskContext) async throws -> Result
