@@ -100,7 +100,10 @@ let package = Package(
         // Against a real broker and the real warren-demo binary (built with the tests).
         .testTarget(
             name: "WarrenIntegrationTests",
-            dependencies: ["Warren", "WarrenCore", "WarrenClient", "WarrenRuntime", "AMQP", "WarrenTestSupport"]),
+            dependencies: [
+                "Warren", "WarrenCore", "WarrenClient", "WarrenRuntime", "AMQP", "WarrenTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         // Stand-ins shared by the test targets (a systemd notification socket).
         .target(name: "WarrenTestSupport", path: "Tests/WarrenTestSupport"),
     ],

@@ -15,18 +15,26 @@ extension WarrenClient {
         }
         // The connection ended. The reply queue outlives it: reconnect (unless the client closed)
         // so that the results still to come reach their callers.
-        let reconnect = link.withLock { link -> Bool in
+        link.withLock { link in
             if link.io === io { link.io = nil }
-            return !link.closed
         }
-        if reconnect, replies.withLock({ $0.waitingCount > 0 }) {
-            Task { _ = try? await self.connection(patience: self.configuration.reconnectPatience) }
+        reconnectInBackground()
+    }
+
+    /// Starts a reconnection unless the client is closed, connected, or already reconnecting:
+    /// results come only while a connection consumes the reply queue.
+    func reconnectInBackground() {
+        let needed = link.withLock { link in
+            !link.closed && link.connecting == nil && (link.io == nil || link.io?.failure != nil)
         }
+        guard needed else { return }
+        Task { _ = try? await self.connection(patience: self.configuration.reconnectPatience) }
     }
 
     /// Waits for the reply of task `id`, at most `timeout`.
     func reply(for id: String, name: String, timeout: Duration) async throws -> TaskReply {
-        try await withThrowingTaskGroup(of: TaskReply?.self) { group in
+        reconnectInBackground()
+        return try await withThrowingTaskGroup(of: TaskReply?.self) { group in
             group.addTask { try await self.waitForReply(id) }
             group.addTask {
                 try await Task.sleep(for: timeout)
