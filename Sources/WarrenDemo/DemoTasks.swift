@@ -5,10 +5,14 @@ import Warren
 @preconcurrency import Glibc
 #endif
 
-/// The demo tasks of DESIGN section 7, used by the README, the tests and the benchmarks.
+/// The demo tasks (README, "The demo worker"), used by the README, the tests and the benchmarks.
 enum DemoTasks {
-    struct Add: Codable, Sendable, PositionalArguments {
+    /// A typed task: the same definition serves a Swift app's `WarrenClient.send(Add(a:b:))`
+    /// and Celery's `add.delay(2, 3)` (positional, bound by `argumentNames`).
+    struct Add: TaskDefinition {
+        static let name = "demo.add"
         static let argumentNames = ["a", "b"]
+        typealias Result = Int
         var a: Int
         var b: Int
     }
@@ -55,7 +59,7 @@ enum DemoTasks {
     static func register(on worker: Worker) {
         worker.register("demo.noop") { (_: TaskContext) -> JSONValue in .null }
 
-        worker.register("demo.add") { (job: Add, _: TaskContext) in job.a + job.b }
+        worker.register(Add.self) { job, _ in job.a + job.b }
 
         worker.register("demo.echo") { (kwargs: JSONObject, _: TaskContext) in kwargs }
 
