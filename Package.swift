@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
         // WarrenClient is a Service of the application's ServiceGroup.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        // W3C trace context across the broker: senders inject it, children run handlers in spans.
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.1.0"),
     ],
     targets: [
         // The C API of librabbitmq (Debian: librabbitmq-dev), plus static inline shims.
@@ -44,6 +46,7 @@ let package = Package(
                 "AMQP",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
             ]
         ),
         // Publishing and results for applications.
@@ -54,6 +57,7 @@ let package = Package(
                 "WarrenCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
             ]
         ),
         // The runtime: task registry, child worker loop, supervisor, topology, dead letters,
@@ -71,6 +75,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]
         ),
         // The command line every worker binary gets (`worker.main()`); re-exports the layers
@@ -96,6 +101,8 @@ let package = Package(
             dependencies: [
                 "Warren", "WarrenCore", "WarrenClient", "WarrenRuntime", "WarrenTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ]),
         // Against a real broker and the real warren-demo binary (built with the tests).
         .testTarget(

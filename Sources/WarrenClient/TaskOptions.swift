@@ -27,7 +27,8 @@ public struct TaskOptions: Sendable {
     public var exchange: String?
     /// Send with this routing key instead of the task name.
     public var routingKey: String?
-    /// Extra AMQP headers (trace context, your own); Celery's own headers win over them.
+    /// Extra AMQP headers (your own, or trace context); Celery's own headers win over them. A
+    /// `traceparent` here is sent as it is, instead of the current trace context.
     public var headers: AMQPTable
     /// Whether a result is awaited: the task carries the client's reply queue. `false` sends it
     /// with `ignore_result`, and its handle has no result.

@@ -93,6 +93,8 @@ public final class WarrenClient: Service, Sendable {
     /// Publishes `message` with `options` and waits for the broker's confirm; returns what went out.
     func sendConfirmed(_ message: TaskMessage, options: TaskOptions) async throws -> TaskMessage {
         var message = options.applied(to: message)
+        // The sender's trace continues in the worker; a traceparent the caller set stays.
+        TraceHeaders.inject(into: &message.headers)
         if options.awaitsResult {
             if (message.replyTo ?? "").isEmpty { message.replyTo = replyQueue }
             message.ignoreResult = false

@@ -150,21 +150,25 @@ extension ChildWorker {
         let lag = QueueLag.seconds(of: delivery, dueAt: task.eta, now: now)
         hooks.taskStarted(task, hardLimit.map { now.addingTimeInterval($0.seconds) })
         log.debug("task started", metadata: ["redelivered": "\(delivery.redelivered)"])
-        let started = ContinuousClock.now
-        let result = await run(handler, task, context, softLimit: softLimit)
-        let duration = ContinuousClock.now - started
-        if log.logLevel <= .info { log[metadataKey: "duration"] = "\(duration.secondsText)" }  // only when it will be logged
+        // The handler runs, and its outcome is settled, in the span of the sender's trace.
+        return await TaskSpan.run(task, queue: queue.name, headers: delivery.properties.headers) {
+            let started = ContinuousClock.now
+            let result = await run(handler, task, context, softLimit: softLimit)
+            let duration = ContinuousClock.now - started
+            if log.logLevel <= .info { log[metadataKey: "duration"] = "\(duration.secondsText)" }  // only when it will be logged
 
-        var summary = TaskSummary(id: task.id, name: task.name, outcome: .succeeded, duration: duration.seconds, lag: lag)
-        switch result {
-        case .success(let value):
-            log.info("task succeeded", metadata: ["task.outcome": "succeeded"])
-            reply(.success(value, for: task), to: task, io: io)
-            return (.ack, summary)
-        case .failure(let error):
-            let settlement: Settlement
-            (settlement, summary.outcome) = await failed(delivery, task: task, error: error, io: io, log: log)
-            return (settlement, summary)
+            var summary = TaskSummary(id: task.id, name: task.name, outcome: .succeeded, duration: duration.seconds, lag: lag)
+            switch result {
+            case .success(let value):
+                log.info("task succeeded", metadata: ["task.outcome": "succeeded"])
+                reply(.success(value, for: task), to: task, io: io)
+                return TaskSpan.Ending(value: (.ack, summary), outcome: .succeeded)
+            case .failure(let error):
+                let settlement: Settlement
+                (settlement, summary.outcome) = await failed(delivery, task: task, error: error, io: io, log: log)
+                return TaskSpan.Ending(
+                    value: (settlement, summary), outcome: settlement == .requeue ? .requeued : summary.outcome, error: error)
+            }
         }
     }
 
