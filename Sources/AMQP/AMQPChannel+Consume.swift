@@ -78,6 +78,8 @@ extension AMQPChannel {
     public func reject(_ deliveryTag: UInt64, requeue: Bool) throws(AMQPError) {
         try connection.ensureChannel(id)
         let status = amqp_basic_reject(state, id, deliveryTag, requeue ? 1 : 0)
-        guard status == AMQP_STATUS_OK.rawValue else { throw connection.fail(libraryStatus: status, context: "basic.reject \(deliveryTag)") }
+        guard status == AMQP_STATUS_OK.rawValue else {
+            throw connection.fail(libraryStatus: status, context: "basic.reject \(deliveryTag)")
+        }
     }
 }

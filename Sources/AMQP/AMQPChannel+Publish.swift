@@ -93,7 +93,8 @@ extension AMQPChannel {
             let left = deadline - ContinuousClock.now
             let before = unconfirmedSequences
             guard left > .zero, let event = try connection.nextEvent(timeout: left) else {
-                throw AMQPError(.timeout, "\(unconfirmedSequences.count) publish(es) not confirmed within \(timeout)",
+                throw AMQPError(
+                    .timeout, "\(unconfirmedSequences.count) publish(es) not confirmed within \(timeout)",
                     context: "channel \(id)")
             }
             switch event {

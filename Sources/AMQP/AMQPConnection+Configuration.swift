@@ -116,7 +116,9 @@ extension AMQPConnection {
                 guard let close = hostPart.firstIndex(of: "]") else { throw fail("unclosed '[' in the host") }
                 let after = hostPart[hostPart.index(after: close)...]
                 hostPart = hostPart[hostPart.index(after: hostPart.startIndex)..<close]
-                if after.hasPrefix(":") { portPart = after.dropFirst() } else if !after.isEmpty {
+                if after.hasPrefix(":") {
+                    portPart = after.dropFirst()
+                } else if !after.isEmpty {
                     throw fail("unexpected '\(after)' after the host")
                 }
             } else if let colon = hostPart.lastIndex(of: ":") {

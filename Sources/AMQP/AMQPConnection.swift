@@ -122,7 +122,8 @@ public final class AMQPConnection {
             if let ca = tls.caCertificatePath {
                 let status = amqp_ssl_socket_set_cacert(socket, ca)
                 guard status == AMQP_STATUS_OK.rawValue else {
-                    throw AMQPError(.tls, "cannot load the CA certificate '\(ca)': \(amqpStatusText(status))",
+                    throw AMQPError(
+                        .tls, "cannot load the CA certificate '\(ca)': \(amqpStatusText(status))",
                         libraryStatus: status)
                 }
             }
@@ -132,7 +133,8 @@ public final class AMQPConnection {
                 }
                 let status = amqp_ssl_socket_set_key(socket, cert, key)
                 guard status == AMQP_STATUS_OK.rawValue else {
-                    throw AMQPError(.tls, "cannot load the client certificate '\(cert)' or key '\(key)': \(amqpStatusText(status))",
+                    throw AMQPError(
+                        .tls, "cannot load the client certificate '\(cert)' or key '\(key)': \(amqpStatusText(status))",
                         libraryStatus: status)
                 }
             }
@@ -387,9 +389,13 @@ public final class AMQPConnection {
             return AMQPError(.invalidArgument, text, context: context, libraryStatus: status)
         case AMQP_STATUS_TIMEOUT.rawValue:
             // librabbitmq: after an RPC timeout the connection's state is unknown; it must not be reused.
-            return fail(AMQPError(.timeout, "no answer from the broker in time; the connection is given up", context: context, libraryStatus: status))
+            return fail(
+                AMQPError(
+                    .timeout, "no answer from the broker in time; the connection is given up", context: context, libraryStatus: status))
         case AMQP_STATUS_HEARTBEAT_TIMEOUT.rawValue:
-            return fail(AMQPError(.connectionClosed, "the broker missed its heartbeats; the connection is dead", context: context, libraryStatus: status))
+            return fail(
+                AMQPError(
+                    .connectionClosed, "the broker missed its heartbeats; the connection is dead", context: context, libraryStatus: status))
         default:
             return fail(AMQPError(.connectionClosed, "the connection is dead: \(text)", context: context, libraryStatus: status))
         }
@@ -401,8 +407,10 @@ public final class AMQPConnection {
     func failPublish(libraryStatus status: Int32, context: String) -> AMQPError {
         let error = fail(libraryStatus: status, context: context)
         guard failure == nil else { return error }
-        return fail(AMQPError(.connectionClosed, "the connection is unusable after a failed publish: \(error.message)",
-            context: context, libraryStatus: status))
+        return fail(
+            AMQPError(
+                .connectionClosed, "the connection is unusable after a failed publish: \(error.message)",
+                context: context, libraryStatus: status))
     }
 
     private func fail(_ error: AMQPError) -> AMQPError {
@@ -417,7 +425,8 @@ public final class AMQPConnection {
         let close = AMQPError.ServerClose(
             replyCode: m.reply_code, replyText: String(amqpBytes: m.reply_text), classID: m.class_id, methodID: m.method_id)
         let culprit = m.class_id == 0 ? "" : amqpMethodName(classID: m.class_id, methodID: m.method_id) + ", "
-        return AMQPError(.channelClosed, close.replyText, context: "\(culprit)channel \(channel)\(context.isEmpty ? "" : ", " + context)",
+        return AMQPError(
+            .channelClosed, close.replyText, context: "\(culprit)channel \(channel)\(context.isEmpty ? "" : ", " + context)",
             serverClose: close)
     }
 
@@ -443,9 +452,10 @@ public final class AMQPConnection {
             let exchange = String(amqpBytes: m.exchange)
             let routingKey = String(amqpBytes: m.routing_key)
             let (properties, body) = try readContent(channel: channel, context: "basic.deliver")
-            return .delivery(AMQPDelivery(
-                channel: channel, consumerTag: consumerTag, deliveryTag: m.delivery_tag, redelivered: m.redelivered != 0,
-                exchange: exchange, routingKey: routingKey, properties: properties, body: body))
+            return .delivery(
+                AMQPDelivery(
+                    channel: channel, consumerTag: consumerTag, deliveryTag: m.delivery_tag, redelivered: m.redelivered != 0,
+                    exchange: exchange, routingKey: routingKey, properties: properties, body: body))
         case AMQPMethod.basicAck:
             let m = decoded.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee
             settle(channel: channel, sequence: m.delivery_tag, multiple: m.multiple != 0)
@@ -460,9 +470,10 @@ public final class AMQPConnection {
             let exchange = String(amqpBytes: m.exchange)
             let routingKey = String(amqpBytes: m.routing_key)
             let (properties, body) = try readContent(channel: channel, context: "basic.return")
-            return .returned(AMQPReturnedMessage(
-                channel: channel, replyCode: m.reply_code, replyText: replyText, exchange: exchange, routingKey: routingKey,
-                properties: properties, body: body))
+            return .returned(
+                AMQPReturnedMessage(
+                    channel: channel, replyCode: m.reply_code, replyText: replyText, exchange: exchange, routingKey: routingKey,
+                    properties: properties, body: body))
         case AMQPMethod.basicCancel:
             let m = decoded.assumingMemoryBound(to: amqp_basic_cancel_t.self).pointee
             let tag = String(amqpBytes: m.consumer_tag)

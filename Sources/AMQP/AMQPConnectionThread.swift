@@ -301,7 +301,8 @@ public final class AMQPConnectionThread: Sendable {
         let coalescing = shared.coalescing
         loop: while true {
             let (settlements, jobs, stopping) = shared.inbox.withLock { inbox in
-                let due = inbox.settlements.count >= coalescing.batch || !inbox.jobs.isEmpty || inbox.stopping
+                let due =
+                    inbox.settlements.count >= coalescing.batch || !inbox.jobs.isEmpty || inbox.stopping
                     || ContinuousClock.now - inbox.settlementsSince >= coalescing.delay
                 defer {
                     if due { inbox.settlements.removeAll(keepingCapacity: true) }
@@ -492,13 +493,14 @@ private func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
     }
     let box = Unmanaged.passRetained(Box(body, name)).toOpaque()
     var thread = pthread_t()
-    let rc = pthread_create(&thread, nil, { raw in
-        let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-        _ = crabbitmq_set_thread_name(String(box.name.prefix(15)))
-        box.body()
-        return nil
-    }, box)
+    let rc = pthread_create(
+        &thread, nil,
+        { raw in
+            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            _ = crabbitmq_set_thread_name(String(box.name.prefix(15)))
+            box.body()
+            return nil
+        }, box)
     precondition(rc == 0, "pthread_create failed: \(rc)")
     pthread_detach(thread)
 }
-

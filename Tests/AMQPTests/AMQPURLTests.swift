@@ -41,10 +41,12 @@ struct AMQPURLTests {
         #expect(c.host == "::1" && c.port == 5700)
     }
 
-    @Test("bad URLs are refused with what is wrong, password masked", arguments: [
-        ("http://h", "scheme"), ("amqp://h:99999", "port"), ("amqp://u:p@h?bogus=1", "unknown query parameter 'bogus'"),
-        ("amqp://u:%zz@h", "percent-encoding"), ("amqp://h?heartbeat=x", "'heartbeat' must be a whole number"),
-    ])
+    @Test(
+        "bad URLs are refused with what is wrong, password masked",
+        arguments: [
+            ("http://h", "scheme"), ("amqp://h:99999", "port"), ("amqp://u:p@h?bogus=1", "unknown query parameter 'bogus'"),
+            ("amqp://u:%zz@h", "percent-encoding"), ("amqp://h?heartbeat=x", "'heartbeat' must be a whole number"),
+        ])
     func invalid(url: String, expected: String) {
         #expect {
             try AMQPConnection.Configuration(url: url)

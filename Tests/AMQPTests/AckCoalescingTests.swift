@@ -10,7 +10,8 @@ struct AckCoalescingTests {
     private func consumer(_ queue: String, prefetch: UInt16, _ coalescing: AMQPConnectionThread.AckCoalescing) async throws
         -> AMQPConnectionThread
     {
-        let io = try await AMQPConnectionThread(TestBroker.configuration(heartbeat: .zero), idleWait: .seconds(60), ackCoalescing: coalescing)
+        let io = try await AMQPConnectionThread(
+            TestBroker.configuration(heartbeat: .zero), idleWait: .seconds(60), ackCoalescing: coalescing)
         try await io.perform { connection throws(AMQPError) in
             let channel = try connection.openChannel()
             try channel.setPrefetch(prefetch)

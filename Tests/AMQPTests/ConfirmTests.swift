@@ -12,7 +12,8 @@ struct ConfirmTests {
         try channel.enableConfirms()
         var sequences: [UInt64] = []
         for i in 0..<500 {
-            sequences.append(try #require(try channel.publish([UInt8(i % 256)], routingKey: queue, properties: .init(deliveryMode: .persistent))))
+            sequences.append(
+                try #require(try channel.publish([UInt8(i % 256)], routingKey: queue, properties: .init(deliveryMode: .persistent))))
         }
         #expect(sequences == Array(1...500))
         let result = try channel.waitForConfirms(timeout: .seconds(10))

@@ -117,4 +117,3 @@ struct MessageRoundTripTests {
         #expect(cancelled == tag)
     }
 }
-

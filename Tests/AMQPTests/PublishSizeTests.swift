@@ -48,7 +48,9 @@ struct PublishSizeTests {
         #expect(try channel.get(queue: queue, noAck: true) == nil)
     }
 
-    @Test("a short string over 255 bytes (correlation_id), a header name over 255 bytes, a routing key over 255 bytes: refused, the connection goes on")
+    @Test(
+        "a short string over 255 bytes (correlation_id), a header name over 255 bytes, a routing key over 255 bytes: refused, the connection goes on"
+    )
     func overlongShortStrings() throws {
         let connection = try TestBroker.connect()
         defer { connection.close() }

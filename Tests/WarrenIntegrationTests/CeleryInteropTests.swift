@@ -19,19 +19,20 @@ struct CeleryInteropTests {
         let python = try #require(python, "WARREN_TEST_PYTHON is not set: run scripts/test (it creates the Celery venv)")
         let output: (Int32, String, String) = try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result {
-                    let p = Process()
-                    p.executableURL = URL(fileURLWithPath: python)
-                    p.arguments = [client, "--broker", IntegrationBroker.url] + arguments
-                    let out = Pipe(), err = Pipe()
-                    p.standardOutput = out
-                    p.standardError = err
-                    try p.run()
-                    let o = out.fileHandleForReading.readDataToEndOfFile()
-                    let e = err.fileHandleForReading.readDataToEndOfFile()
-                    p.waitUntilExit()
-                    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-                })
+                continuation.resume(
+                    with: Result {
+                        let p = Process()
+                        p.executableURL = URL(fileURLWithPath: python)
+                        p.arguments = [client, "--broker", IntegrationBroker.url] + arguments
+                        let out = Pipe(), err = Pipe()
+                        p.standardOutput = out
+                        p.standardError = err
+                        try p.run()
+                        let o = out.fileHandleForReading.readDataToEndOfFile()
+                        let e = err.fileHandleForReading.readDataToEndOfFile()
+                        p.waitUntilExit()
+                        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+                    })
             }
         }
         try #require(output.0 == 0, "celery_client.py exited \(output.0): \(output.2)")
@@ -71,7 +72,9 @@ struct CeleryInteropTests {
         let setup = try TestSetup()
         defer { setup.tearDown() }
         let worker = try await DemoWorker(config: setup.path)
-        let reply = try await Self.celery(["--exchange", setup.exchange, "queue-call", setup.queue("latency"), "demo.add", "--args", "[1, 1]"])
+        let reply = try await Self.celery([
+            "--exchange", setup.exchange, "queue-call", setup.queue("latency"), "demo.add", "--args", "[1, 1]",
+        ])
         #expect(reply["result"] == 2)
         #expect(await worker.stop() == 0)
     }

@@ -129,7 +129,9 @@ struct ClientTests {
         await broker.close()
     }
 
-    @Test("the broker closes the client's connection while 8 loops send: no send reports success without its message queued; the client reconnects")
+    @Test(
+        "the broker closes the client's connection while 8 loops send: no send reports success without its message queued; the client reconnects"
+    )
     func connectionClosed() async throws {
         guard try requireControl() else { return }
         let setup = try TestSetup()

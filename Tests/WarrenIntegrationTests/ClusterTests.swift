@@ -12,7 +12,10 @@ enum TestCluster {
     static var enabled: Bool { required || (urls.count == 3 && nodes.count == 3) }
 }
 
-@Suite("Cluster", .serialized, .enabled(if: TestCluster.enabled, "needs a RabbitMQ cluster: scripts/broker cluster start, then eval \"$(scripts/broker cluster env)\""))
+@Suite(
+    "Cluster", .serialized,
+    .enabled(if: TestCluster.enabled, "needs a RabbitMQ cluster: scripts/broker cluster start, then eval \"$(scripts/broker cluster env)\"")
+)
 struct ClusterTests {
     @Test("quorum queues on 3 nodes: the node the children use stops mid-stream; they fail over and no task is lost")
     func nodeLossLosesNothing() async throws {
@@ -23,7 +26,8 @@ struct ClusterTests {
         // One child per queue: every child is on the first URL, which is the node we stop.
         let quorum = "type: quorum"
         let setup = try TestSetup(
-            latency: ["children: 1", "prefetch: 8", quorum], slow: ["prefetch: 1", quorum], bigmem: ["prefetch: 1", quorum], other: [quorum])
+            latency: ["children: 1", "prefetch: 8", quorum], slow: ["prefetch: 1", quorum], bigmem: ["prefetch: 1", quorum], other: [quorum]
+        )
         defer { setup.tearDown(url: TestCluster.urls[1]) }
         let environment = [ConfigLoader.brokerURLVariable: urls]
         let worker = try await DemoWorker(config: setup.path, environment: environment)
@@ -56,7 +60,9 @@ struct ClusterTests {
         }
         #expect(lost.isEmpty, "lost \(lost.count) of \(tasks.count) tasks, e.g. \(lost.prefix(3))")
         #expect(worker.lines(containing: "child died").isEmpty)  // reconnected, not restarted
-        #expect(worker.log.contains { $0.contains("[Warren] connected") && !$0.contains(":\(TestCluster.urls[0].split(separator: ":").last!)") })
+        #expect(
+            worker.log.contains { $0.contains("[Warren] connected") && !$0.contains(":\(TestCluster.urls[0].split(separator: ":").last!)") }
+        )
         await publisher.close()
         #expect(await worker.stop() == 0)
         _ = try await BrokerControl.run(["start_app"], node: first)

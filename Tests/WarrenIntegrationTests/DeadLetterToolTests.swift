@@ -161,7 +161,9 @@ struct DeadLetterToolTests {
                 ttlQueue, durable: false, autoDelete: false,
                 arguments: ["x-message-ttl": .int32(1), "x-dead-letter-exchange": "", "x-dead-letter-routing-key": .string(dlq)])
         }
-        defer { Task { _ = try? await broker.io.perform { connection throws(AMQPError) in try connection.openChannel().deleteQueue(ttlQueue) } } }
+        defer {
+            Task { _ = try? await broker.io.perform { connection throws(AMQPError) in try connection.openChannel().deleteQueue(ttlQueue) } }
+        }
         let task = TaskMessage(name: "demo.add", args: [1, 2])
         let message = task.encoded()
         try await broker.publish(message.body, exchange: "", routingKey: ttlQueue, properties: message.properties)
@@ -196,7 +198,9 @@ struct DeadLetterToolTests {
             defer { try? channel.close() }
             try channel.declareQueue(queue, durable: false)
         }
-        defer { Task { _ = try? await broker.io.perform { connection throws(AMQPError) in try connection.openChannel().deleteQueue(queue) } } }
+        defer {
+            Task { _ = try? await broker.io.perform { connection throws(AMQPError) in try connection.openChannel().deleteQueue(queue) } }
+        }
         let count = 250  // more than two batches
         for i in 0..<count { try await broker.publish(Array("m\(i)".utf8), exchange: "", routingKey: queue) }
         try await waitForDepth(broker, queue, UInt32(count))

@@ -70,7 +70,9 @@ struct HostileMessageTests {
         return (properties, body, marker)
     }
 
-    @Test("one hostile message: a bounded number of runs, then one dead letter with a reason; ordinary tasks each run once", arguments: Kind.allCases)
+    @Test(
+        "one hostile message: a bounded number of runs, then one dead letter with a reason; ordinary tasks each run once",
+        arguments: Kind.allCases)
     func hostileMessage(_ kind: Kind) async throws {
         let setup = try TestSetup()
         defer { setup.tearDown() }
@@ -104,13 +106,18 @@ struct HostileMessageTests {
             let left = deadline - ContinuousClock.now
             guard left > .zero else { break }
             guard let delivery = try? await broker.nextDelivery(timeout: left) else { break }
-            if delivery.channel == 3 { dead.append(delivery) } else if let id = delivery.properties.correlationID { answered[id, default: 0] += 1 }
+            if delivery.channel == 3 {
+                dead.append(delivery)
+            } else if let id = delivery.properties.correlationID {
+                answered[id, default: 0] += 1
+            }
         }
         let seen = worker.lines(containing: hostile.marker).filter { $0.contains("dead-lettered") || $0.contains("task started") }.count
         let logBytes = worker.log.reduce(0) { $0 + $1.utf8.count }
-        print("hostile \(kind.rawValue): handled \(seen) times, \(dead.count) dead letters, "
-            + "\(answered.count) of \(ids.count) ordinary tasks answered (\(answered.values.filter { $0 > 1 }.count) twice), "
-            + "\(worker.lines(containing: "child died").count) child deaths, log \(worker.log.count) lines, \(logBytes) bytes")
+        print(
+            "hostile \(kind.rawValue): handled \(seen) times, \(dead.count) dead letters, "
+                + "\(answered.count) of \(ids.count) ordinary tasks answered (\(answered.values.filter { $0 > 1 }.count) twice), "
+                + "\(worker.lines(containing: "child died").count) child deaths, log \(worker.log.count) lines, \(logBytes) bytes")
         #expect(Set(answered.keys) == Set(ids), "\(kind): \(answered.count) of \(ids.count) ordinary tasks replied")
         try #require(dead.count >= 1, "\(kind): no dead letter")
         let headers = dead[0].properties.headers ?? [:]
@@ -145,7 +152,8 @@ struct HostileMessageTests {
         await broker.close()
     }
 
-    @Test("control characters in a task's name and id (issue 12, log injection): escaped in the worker's log and in dlq list, one line each")
+    @Test(
+        "control characters in a task's name and id (issue 12, log injection): escaped in the worker's log and in dlq list, one line each")
     func controlCharacters() async throws {
         let setup = try TestSetup()
         defer { setup.tearDown() }
@@ -238,18 +246,25 @@ struct HostileMessageTests {
         while dead.values.joined().count < expectedDead || answered.values.reduce(0, +) < expectedReplies {
             let left = deadline - ContinuousClock.now
             guard left > .zero, let delivery = try? await broker.nextDelivery(timeout: left) else { break }
-            if delivery.channel == 3 { dead[delivery.body, default: []].append(delivery) }
-            else if let id = delivery.properties.correlationID { answered[id, default: 0] += 1 }
+            if delivery.channel == 3 {
+                dead[delivery.body, default: []].append(delivery)
+            } else if let id = delivery.properties.correlationID {
+                answered[id, default: 0] += 1
+            }
         }
         #expect(Set(worker.childPIDs) == children, "a child was replaced (seed \(seed))")
         #expect(await worker.stop() == 0)
         while let late = try? await broker.nextDelivery(timeout: .seconds(1)) {
-            if late.channel == 3 { dead[late.body, default: []].append(late) }
-            else if let id = late.properties.correlationID { answered[id, default: 0] += 1 }
+            if late.channel == 3 {
+                dead[late.body, default: []].append(late)
+            } else if let id = late.properties.correlationID {
+                answered[id, default: 0] += 1
+            }
         }
         for c in cases {
             let letters = dead[c.body] ?? []
-            let what = "message \(c.id.prefix(12)) (id \(c.id.utf8.count) bytes, body \(c.body.count), "
+            let what =
+                "message \(c.id.prefix(12)) (id \(c.id.utf8.count) bytes, body \(c.body.count), "
                 + "headers \(c.properties.headers?.encodedSize ?? 0)) (seed \(seed))"
             #expect(letters.count == (c.reason == nil ? 0 : 1), "\(what): \(letters.count) dead letters")
             if let letter = letters.first {
@@ -264,7 +279,9 @@ struct HostileMessageTests {
         #expect(longest <= 16_384, "a log line of \(longest) bytes (seed \(seed))")
         #expect(try await broker.depth(queue) == 0)
         await broker.close()
-        print("settle-path fuzz: \(cases.count) messages, \(dead.count) dead letters, \(answered.count) replies, longest log line \(longest) bytes (seed \(seed))")
+        print(
+            "settle-path fuzz: \(cases.count) messages, \(dead.count) dead letters, \(answered.count) replies, longest log line \(longest) bytes (seed \(seed))"
+        )
     }
 
     @Test("quorum queue: a poison task with headers padded to fill the frame is dead-lettered once, padding left out, not run")
@@ -277,7 +294,10 @@ struct HostileMessageTests {
         let id = "quorum-\(UUID().uuidString.lowercased())"
         let properties = AMQPBasicProperties(
             contentType: "application/json", contentEncoding: "utf-8",
-            headers: ["lang": "py", "task": "demo.add", "id": .string(id), "retries": .int32(0), "pad": .string(String(repeating: "p", count: 130_700))],
+            headers: [
+                "lang": "py", "task": "demo.add", "id": .string(id), "retries": .int32(0),
+                "pad": .string(String(repeating: "p", count: 130_700)),
+            ],
             deliveryMode: .persistent)
         try await broker.publish(Array("[[1, 1], {}, {}]".utf8), exchange: "", routingKey: queue, properties: properties)
         // Ten deliveries given back unacknowledged, as ten crashed consumers would.

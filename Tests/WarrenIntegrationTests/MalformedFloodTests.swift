@@ -37,7 +37,8 @@ struct MalformedFloodTests {
                 let decoded = try? decoder.decode(properties: message.properties, body: message.body, routingKey: message.routingKey)
                 #expect(decoded == nil, "\(message.kind) decodes (seed \(seed))")
             }
-            try await broker.publish(message.body, exchange: message.exchange, routingKey: message.routingKey, properties: message.properties)
+            try await broker.publish(
+                message.body, exchange: message.exchange, routingKey: message.routingKey, properties: message.properties)
             published[message.body, default: 0] += 1
         }
         let publishedAfter = ContinuousClock.now - start

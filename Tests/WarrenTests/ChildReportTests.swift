@@ -9,18 +9,20 @@ import Testing
 /// The lines children and their supervisor exchange over the pipes.
 @Suite("Child reports")
 struct ChildReportTests {
-    @Test("every report reads back as it was written", arguments: [
-        ChildReport.ready,
-        .disconnected,
-        .started(id: "a-1", hardDeadline: 1_790_000_000.5),
-        .started(id: "b 2", hardDeadline: nil),
-        .finished(TaskSummary(id: "a-1", name: "demo.add", outcome: .succeeded, duration: 0.0012, lag: 0.5)),
-        .finished(TaskSummary(id: "b 2", name: "with space", outcome: .retried, duration: 3, lag: nil)),
-        .deadLettered(reason: "malformed"),
-        .recycling(reason: "max-tasks"),
-        .recycling(reason: "max-memory"),
-        .deathsQuery(id: "c-3"),
-    ])
+    @Test(
+        "every report reads back as it was written",
+        arguments: [
+            ChildReport.ready,
+            .disconnected,
+            .started(id: "a-1", hardDeadline: 1_790_000_000.5),
+            .started(id: "b 2", hardDeadline: nil),
+            .finished(TaskSummary(id: "a-1", name: "demo.add", outcome: .succeeded, duration: 0.0012, lag: 0.5)),
+            .finished(TaskSummary(id: "b 2", name: "with space", outcome: .retried, duration: 3, lag: nil)),
+            .deadLettered(reason: "malformed"),
+            .recycling(reason: "max-tasks"),
+            .recycling(reason: "max-memory"),
+            .deathsQuery(id: "c-3"),
+        ])
     func roundTrip(report: ChildReport) {
         let line = report.line
         #expect(line.hasSuffix("\n") && line.dropLast().allSatisfy { $0 != "\n" })

@@ -267,7 +267,8 @@ struct ConfigErrorTests {
                 "warren.yaml:2:8: broker.url: mixes amqps:// and amqp:// URLs, so a failover could drop to plaintext: use amqps:// for every node"
             ])
         #expect(throws: Never.self) {
-            try ConfigLoader.load(yaml: "broker:\n  url: [amqps://a, amqps://b]\n  tls: { verify: false }\nqueues: { q: }\n", source: "w", environment: [:])
+            try ConfigLoader.load(
+                yaml: "broker:\n  url: [amqps://a, amqps://b]\n  tls: { verify: false }\nqueues: { q: }\n", source: "w", environment: [:])
         }
     }
 

@@ -22,7 +22,9 @@ struct ConfigLoaderTests {
         #expect(config.broker.connectionName == nil)
         #expect(config.broker.tls == nil)
         #expect(config.exchange == "warren")
-        #expect(config.retry == RetryPolicy(maxAttempts: 5, backoff: .init(initial: .seconds(1), multiplier: 2, max: .seconds(300), jitter: 0.2)))
+        #expect(
+            config.retry
+                == RetryPolicy(maxAttempts: 5, backoff: .init(initial: .seconds(1), multiplier: 2, max: .seconds(300), jitter: 0.2)))
         #expect(config.deadLetterQueue == "warren.dead")
         #expect(config.unroutedQueue == "warren.unrouted")
         #expect(config.metrics == MetricsConfig(enabled: true, listen: ListenAddress(host: "127.0.0.1", port: 9464)))
@@ -77,7 +79,9 @@ struct ConfigLoaderTests {
         #expect(config.broker.connectionName == "billing")
         #expect(config.broker.tls == .init(caFile: "/etc/ssl/ca.pem", certificateFile: "client.pem", keyFile: "client.key", verify: false))
         #expect(config.exchange == "billing")
-        #expect(config.retry == RetryPolicy(maxAttempts: 8, backoff: .init(initial: .seconds(2), multiplier: 3, max: .seconds(3600), jitter: 0)))
+        #expect(
+            config.retry == RetryPolicy(maxAttempts: 8, backoff: .init(initial: .seconds(2), multiplier: 3, max: .seconds(3600), jitter: 0))
+        )
         #expect(config.deadLetterQueue == "billing.dead")
         #expect(config.unroutedQueue == "billing.unrouted")
         #expect(config.metrics == MetricsConfig(enabled: false, listen: ListenAddress(host: "::1", port: 9100)))

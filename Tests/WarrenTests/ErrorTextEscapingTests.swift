@@ -35,7 +35,10 @@ struct ErrorTextEscapingTests {
     func everyScalar() {
         var all = ""
         for value in UInt32(0)...0x3000 { if let scalar = Unicode.Scalar(value) { all.unicodeScalars.append(scalar) } }
-        for shown in [ErrorText.loggable(all, maxBytes: 1 << 20), ErrorText.loggable(all, maxBytes: 1 << 20, quoting: true), ErrorText.escaped(all, limit: .max)] {
+        for shown in [
+            ErrorText.loggable(all, maxBytes: 1 << 20), ErrorText.loggable(all, maxBytes: 1 << 20, quoting: true),
+            ErrorText.escaped(all, limit: .max),
+        ] {
             #expect(!shown.unicodeScalars.contains { ErrorText.needsEscape($0) })
             #expect(!shown.unicodeScalars.contains { $0.properties.generalCategory == .control })
         }

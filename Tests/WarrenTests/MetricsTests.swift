@@ -18,7 +18,10 @@ struct MetricsTests {
                 group.addTask {
                     for n in 0..<500 {
                         child.taskStarted()
-                        child.taskFinished(TaskSummary(id: "\(n)", name: n % 2 == 0 ? "a" : "b", outcome: n % 5 == 0 ? .retried : .succeeded, duration: 0.001, lag: 0.002))
+                        child.taskFinished(
+                            TaskSummary(
+                                id: "\(n)", name: n % 2 == 0 ? "a" : "b", outcome: n % 5 == 0 ? .retried : .succeeded, duration: 0.001,
+                                lag: 0.002))
                     }
                 }
             }
@@ -35,7 +38,9 @@ struct MetricsTests {
     @Test("tasks, retries, dead letters and children are counted under Prometheus names and labels")
     func counts() {
         let metrics = WarrenMetrics()
-        for _ in 0..<3 { metrics.taskFinished(queue: "q", TaskSummary(id: "1", name: "demo.add", outcome: .succeeded, duration: 0.002, lag: 0.004)) }
+        for _ in 0..<3 {
+            metrics.taskFinished(queue: "q", TaskSummary(id: "1", name: "demo.add", outcome: .succeeded, duration: 0.002, lag: 0.004))
+        }
         metrics.taskFinished(queue: "q", TaskSummary(id: "2", name: "demo.flaky", outcome: .retried, duration: 0.001, lag: nil))
         metrics.deadLettered(queue: "q", reason: "malformed")
         metrics.childRestarted(queue: "q", reason: "killed")
@@ -74,15 +79,16 @@ struct MetricsTests {
 
     @Test("the parser reads labels with escapes, skips comments and lines it cannot read")
     func parsing() {
-        let samples = MetricSamples(parsing: """
-            # HELP x something
-            # TYPE x counter
-            x 3
-            y{a="1",b="with \\"quote\\" and \\\\ slash"} 2.5
-            z{le="+Inf"} 4
-            broken{a="1" 2
-            nan NaN
-            """)
+        let samples = MetricSamples(
+            parsing: """
+                # HELP x something
+                # TYPE x counter
+                x 3
+                y{a="1",b="with \\"quote\\" and \\\\ slash"} 2.5
+                z{le="+Inf"} 4
+                broken{a="1" 2
+                nan NaN
+                """)
         #expect(samples.sum("x") == 3)
         #expect(samples.matching("y").first?.labels == ["a": "1", "b": "with \"quote\" and \\ slash"])
         #expect(samples.sum("z", ["le": "+Inf"]) == 4)

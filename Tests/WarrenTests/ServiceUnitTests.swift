@@ -262,7 +262,9 @@ struct ServiceUnitTests {
         let lines = result.output.split(separator: "\n").map(String.init)
         // Every check it fails is a line starting with ✗; these must pass.
         let failed = lines.filter { $0.hasPrefix("✗") }
-        for setting in ["ProtectProc=", "ProcSubset=", "PrivateUsers=", "SystemCallFilter=~@", "SystemCallArchitectures=", "PrivateDevices="] {
+        for setting in [
+            "ProtectProc=", "ProcSubset=", "PrivateUsers=", "SystemCallFilter=~@", "SystemCallArchitectures=", "PrivateDevices=",
+        ] {
             let relevant = failed.filter { $0.dropFirst(2).hasPrefix(setting) }
             // @system-service still allows @privileged and @resources (chown, setrlimit, ...).
             let unexpected = relevant.filter { !$0.contains("~@privileged") && !$0.contains("~@resources") }
@@ -286,7 +288,8 @@ struct ServiceUnitTests {
         let credential = dir + "/broker-password"
         try "cred-s3cret\n".write(toFile: credential, atomically: true, encoding: .utf8)
         let config = dir + "/billing.yaml"
-        try "broker: { url: amqp://app@rabbit/ }\nqueues: { q: { routes: [\"#\"] } }\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try "broker: { url: amqp://app@rabbit/ }\nqueues: { q: { routes: [\"#\"] } }\n".write(
+            toFile: config, atomically: true, encoding: .utf8)
         let environment = ["CREDENTIALS_DIRECTORY": dir, "WARREN_BROKER_PASSWORD_FILE": credential]
 
         let checked = try await ToolResult.run(binary, ["check-config", "--config", config], environment: environment)
@@ -300,7 +303,8 @@ struct ServiceUnitTests {
         try FileManager.default.removeItem(atPath: credential)
         let missing = try await ToolResult.run(binary, ["check-config", "--config", config], environment: environment)
         #expect(missing.status == ConfigurationError.exitStatus, "\(missing.output)")
-        #expect(missing.output.contains("environment: WARREN_BROKER_PASSWORD_FILE: cannot read the broker password from"), "\(missing.output)")
+        #expect(
+            missing.output.contains("environment: WARREN_BROKER_PASSWORD_FILE: cannot read the broker password from"), "\(missing.output)")
     }
 
     @Test("systemd-analyze verify catches a broken unit", .enabled(if: SystemdAnalyze.enabled, SystemdAnalyze.skipReason))
@@ -352,7 +356,9 @@ struct ServiceUnitTests {
         let unit = try UnitFile(contentsOf: unitFile)
         #expect(unit.value("Service", "ExecStart") == "/opt/warren/bin/%i run --config /etc/warren-test/%i.yaml")
         #expect(unit.value("Service", "EnvironmentFile") == "-/etc/warren-test/%i.env")
-        #expect(try String(contentsOfFile: unitFile, encoding: .utf8).contains("\n#LoadCredential=broker-password:/etc/warren-test/%i.password\n"))
+        #expect(
+            try String(contentsOfFile: unitFile, encoding: .utf8).contains(
+                "\n#LoadCredential=broker-password:/etc/warren-test/%i.password\n"))
 
         // A second run keeps the config and the env file the operator may have edited.
         try "# edited\n".write(toFile: root + "/etc/warren-test/warren-demo.env", atomically: false, encoding: .utf8)
@@ -376,7 +382,9 @@ struct ServiceUnitTests {
         #expect(third.output.contains("warren@billing"), "\(third.output)")
         #expect(third.output.contains("warren.service (an older install)"), "\(third.output)")
         #expect(fm.isExecutableFile(atPath: root + "/opt/warren/bin/billing"))
-        #expect(try String(contentsOfFile: root + "/etc/warren-test/billing.yaml", encoding: .utf8) == String(contentsOfFile: config, encoding: .utf8))
+        #expect(
+            try String(contentsOfFile: root + "/etc/warren-test/billing.yaml", encoding: .utf8)
+                == String(contentsOfFile: config, encoding: .utf8))
         #expect(fm.fileExists(atPath: root + "/etc/warren-test/billing.env"))
         #expect(fm.fileExists(atPath: root + "/etc/systemd/system/warren.service"))
         #expect(!fm.fileExists(atPath: root + "/etc/systemd/system/warren@.service.bak"), "the same unit: nothing to back up")
@@ -401,7 +409,8 @@ struct ServiceUnitTests {
             "/bin/bash", [Self.repo + "/scripts/install-service", "--dry-run", "--root", root, "--binary", "/nonexistent/my-worker"])
         #expect(result.status == 0, "\(result.output)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: root).isEmpty)
-        #expect(result.output.contains("would run: install -m 0755 /nonexistent/my-worker \(root)/usr/local/bin/my-worker"), "\(result.output)")
+        #expect(
+            result.output.contains("would run: install -m 0755 /nonexistent/my-worker \(root)/usr/local/bin/my-worker"), "\(result.output)")
         #expect(result.output.contains("/etc/warren/my-worker.yaml"), "\(result.output)")
         #expect(result.output.contains("ExecStart=/usr/local/bin/%i run --config /etc/warren/%i.yaml"), "\(result.output)")
         #expect(result.output.contains("warren@my-worker"), "\(result.output)")
@@ -416,7 +425,8 @@ struct ServiceUnitTests {
             "/bin/bash", [Self.repo + "/scripts/install-service", "--dry-run", "--binary", "/nonexistent/w", "--name", "my worker"])
         #expect(bad.status == 1 && bad.output.contains("must be plain"), "\(bad.output)")
         let noConfig = try await ToolResult.run(
-            "/bin/bash", [Self.repo + "/scripts/install-service", "--dry-run", "--binary", "/nonexistent/w", "--config", root + "/none.yaml"])
+            "/bin/bash",
+            [Self.repo + "/scripts/install-service", "--dry-run", "--binary", "/nonexistent/w", "--config", root + "/none.yaml"])
         #expect(noConfig.status == 1 && noConfig.output.contains("no such config file"), "\(noConfig.output)")
     }
 }

@@ -15,7 +15,9 @@ struct StatusReportTests {
     func ratesFromTwoLooks() {
         let before = WarrenMetrics(), after = WarrenMetrics()
         for metrics in [before, after] {
-            for _ in 0..<10 { metrics.taskFinished(queue: "fast", TaskSummary(id: "x", name: "t", outcome: .succeeded, duration: 0, lag: 2)) }
+            for _ in 0..<10 {
+                metrics.taskFinished(queue: "fast", TaskSummary(id: "x", name: "t", outcome: .succeeded, duration: 0, lag: 2))
+            }
         }
         // In the interval: 24 tasks started, 20 ended (each with 3 ms of lag), 2 of them requeued.
         for _ in 0..<24 { after.taskStarted(queue: "fast") }

@@ -18,7 +18,11 @@ import WarrenTestSupport
 private final class RoundCounter: Sendable {
     private let count = Mutex(0)
     var value: Int { count.withLock { $0 } }
-    func increment() -> Int { count.withLock { $0 += 1; return $0 } }
+    func increment() -> Int {
+        count.withLock {
+            $0 += 1; return $0
+        }
+    }
 }
 
 @Suite("SystemdNotifier: sd_notify without libsystemd")
@@ -127,7 +131,9 @@ struct SystemdNotifierTests {
         #expect(error.errno == ENOENT)
         #expect(error.description == "sd_notify to /nonexistent-warren-dir/notify: sendto: No such file or directory (errno 2)")
 
-        for bad in ["relative/notify", "@", "/" + String(repeating: "a", count: 107), "@" + String(repeating: "a", count: 108), "vsock:2:1234"] {
+        for bad in [
+            "relative/notify", "@", "/" + String(repeating: "a", count: 107), "@" + String(repeating: "a", count: 108), "vsock:2:1234",
+        ] {
             let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": bad])
             #expect(notifier.isEnabled)
             #expect(!notifier.ping())

@@ -30,7 +30,11 @@ struct TextLogHandlerTests {
         #expect(lines.count == 3 && lines[2].isEmpty)  // two lines, each ended by a newline
         let first = String(lines[0])
         // 2026-11-21T14:03:07+0000 info warren-demo: duration=0.001s queue=latency task.id=def [Warren] task succeeded
-        #expect(first.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} info warren-demo: duration=0\.001s queue=latency task\.id=def \[WarrenTests\] task succeeded/) != nil, "\(first)")
+        #expect(
+            first.wholeMatch(
+                of:
+                    /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} info warren-demo: duration=0\.001s queue=latency task\.id=def \[WarrenTests\] task succeeded/
+            ) != nil, "\(first)")
         #expect(lines[1].hasSuffix("error warren-demo: error=boom queue=latency task.id=def [WarrenTests] failed"), "\(lines[1])")
     }
 
@@ -67,7 +71,10 @@ struct TextLogEscapingTests {
         }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines.count == 2 && lines[1].isEmpty, "\(text)")
-        #expect(lines[0].hasSuffix(#" error warren-demo: task.name="demo.x\n2026-01-01T00:00:00+0000 info forged line" [WarrenTests] unknown task dead-lettered"#), "\(text)")
+        #expect(
+            lines[0].hasSuffix(
+                #" error warren-demo: task.name="demo.x\n2026-01-01T00:00:00+0000 info forged line" [WarrenTests] unknown task dead-lettered"#
+            ), "\(text)")
     }
 
     @Test("ESC, BEL, C1 and bidi overrides never appear raw: not in values, keys, errors or the message")
@@ -86,10 +93,12 @@ struct TextLogEscapingTests {
     @Test("a value with a space, '=', a quote or a backslash is quoted, so it cannot pass for another key=value")
     func quoting() {
         let text = output { logger in
-            logger.info("m", metadata: [
-                "a": "x task.outcome=succeeded", "b": "k=v", "c": #"say "hi""#, "d": #"C:\dir"#, "e": "", "f": "plain-value_1.2/3:4",
-                "g": "non\u{a0}breaking", "h": "café",
-            ])
+            logger.info(
+                "m",
+                metadata: [
+                    "a": "x task.outcome=succeeded", "b": "k=v", "c": #"say "hi""#, "d": #"C:\dir"#, "e": "", "f": "plain-value_1.2/3:4",
+                    "g": "non\u{a0}breaking", "h": "café",
+                ])
         }
         #expect(text.contains(#" a="x task.outcome=succeeded" b="k=v" c="say \"hi\"" d="C:\\dir" e="" f=plain-value_1.2/3:4"#), "\(text)")
         #expect(text.contains(#" g="non"# + "\u{a0}" + #"breaking" h=café "#), "\(text)")

@@ -52,7 +52,9 @@ configuration.heartbeat = .seconds(30)
 func report(_ start: ContinuousClock.Instant, _ rssStart: Int) {
     let elapsed = ContinuousClock.now - start
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    print("\(mode) \(count) \(String(format3(seconds))) \(Int((Double(count) / seconds).rounded())) rss_kib_start=\(rssStart) rss_kib_end=\(rssKiB())")
+    print(
+        "\(mode) \(count) \(String(format3(seconds))) \(Int((Double(count) / seconds).rounded())) rss_kib_start=\(rssStart) rss_kib_end=\(rssKiB())"
+    )
 }
 
 func format3(_ x: Double) -> String {

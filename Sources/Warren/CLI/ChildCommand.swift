@@ -19,10 +19,11 @@ struct ChildCommand: AsyncParsableCommand {
     var configFd: Int32?
 
     func run() async throws {
-        let config = try configFd.map { descriptor in
-            defer { close(descriptor) }
-            return try options.load(handedAt: descriptor)
-        } ?? options.load()
+        let config =
+            try configFd.map { descriptor in
+                defer { close(descriptor) }
+                return try options.load(handedAt: descriptor)
+            } ?? options.load()
         let logger = LogSetup.bootstrap(config.log)
         let status = await ChildMain.run(
             configuration: config, queueName: queue, slot: slot, registry: CLIContext.worker.registry, logger: logger)

@@ -52,7 +52,8 @@ struct ConfigOptions: ParsableArguments {
     func load(handedAt descriptor: Int32) throws -> WarrenConfiguration {
         try orExit { () throws(ConfigurationError) in
             guard let text = ConfigSnapshot.text(at: descriptor) else {
-                throw ConfigurationError(.unreadable, problems: [.init(source: path, keyPath: "", message: "the supervisor's copy is unreadable")])
+                throw ConfigurationError(
+                    .unreadable, problems: [.init(source: path, keyPath: "", message: "the supervisor's copy is unreadable")])
             }
             return try ConfigLoader.load(yaml: text, source: path, environment: ProcessInfo.processInfo.environment)
         }

@@ -84,7 +84,8 @@ public struct ByteSize: Sendable, Hashable, Comparable, CustomStringConvertible 
                 HumanValueFailure(detail: "\"\(symbol)\" is ambiguous; write \(prefix)iB (powers of 1024) or \(prefix)B (powers of 1000)"))
         } else {
             // Quoted: the rest of the text can hold anything, line breaks too (found by fuzzing).
-            return .failure(HumanValueFailure(detail: "unknown unit \(quoted(String(symbol))); use B, KiB, MiB, GiB, TiB, KB, MB, GB or TB"))
+            return .failure(
+                HumanValueFailure(detail: "unknown unit \(quoted(String(symbol))); use B, KiB, MiB, GiB, TiB, KB, MB, GB or TB"))
         }
         switch number.scaled(by: factor) {
         case .success(let bytes) where bytes <= Int64(Int.max):

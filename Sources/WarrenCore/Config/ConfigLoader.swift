@@ -335,7 +335,9 @@ public enum ConfigLoader {
     /// The bytes of the small file at `path` (a config, a password), or why not, in an
     /// operator's words. At most one byte past `limit` is read: a huge file is refused in
     /// milliseconds, not parsed for minutes (a 100 MB config took 78 s and 2 GB before).
-    private static func readSmallFile(_ path: String, limit: Int, unreadable: String, tooLarge: String) -> Result<[UInt8], HumanValueFailure> {
+    private static func readSmallFile(_ path: String, limit: Int, unreadable: String, tooLarge: String) -> Result<
+        [UInt8], HumanValueFailure
+    > {
         var isDirectory = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             return .failure(HumanValueFailure(detail: "no such file"))

@@ -120,7 +120,9 @@ extension ScalarKind {
     /// One of a fixed set of names; a near miss gets a "did you mean".
     static func choice(of values: [Value], named name: @escaping (Value) -> String) -> ScalarKind {
         let names = values.map(name)
-        let list = names.count <= 2 ? names.joined(separator: " or ")
+        let list =
+            names.count <= 2
+            ? names.joined(separator: " or ")
             : names.dropLast().joined(separator: ", ") + " or " + names.last!
         return ScalarKind(expected: list, pluralExpected: list) { text in
             if let value = values.first(where: { name($0) == text.lowercased() }) { return .success(value) }

@@ -107,11 +107,16 @@ extension WarrenConfiguration {
         if let clash = clashWithWarrenQueues(deadLetterQueue) { check(false, "dead_letter.queue", clash) }
         if let clash = clashWithWarrenQueues(unroutedQueue) { check(false, "unrouted.queue", clash) }
         // The unrouted queue's name is also its (fanout) exchange's; the delay exchanges follow the task exchange's.
-        for (name, role) in [(exchange, "the task exchange (exchange)"), ("\(exchange).wait", "the delay exchange"), ("\(exchange).delayed", "the delay exchange")]
+        for (name, role) in [
+            (exchange, "the task exchange (exchange)"), ("\(exchange).wait", "the delay exchange"),
+            ("\(exchange).delayed", "the delay exchange"),
+        ]
         where name == unroutedQueue {
-            let (path, other): (ConfigKeyPath, ConfigKeyPath) = name == exchange ? ("exchange", "unrouted.queue") : ("unrouted.queue", "exchange")
+            let (path, other): (ConfigKeyPath, ConfigKeyPath) =
+                name == exchange ? ("exchange", "unrouted.queue") : ("unrouted.queue", "exchange")
             check(
-                false, path, "\"\(name)\" is \(role) and also the unrouted queue's name, which its exchange takes too: give one of them another name",
+                false, path,
+                "\"\(name)\" is \(role) and also the unrouted queue's name, which its exchange takes too: give one of them another name",
                 involving: [other])
         }
 
@@ -133,8 +138,12 @@ extension WarrenConfiguration {
     /// Why `name` cannot be a queue's: Warren's own queues for this exchange take it (the binding
     /// record, the wait queues of delays), or `nil`.
     private func clashWithWarrenQueues(_ name: String) -> String? {
-        if name == "\(exchange).bindings" { return "is the queue where Warren records the bindings of exchange \"\(exchange)\"; give it another name" }
-        if name.hasPrefix("\(exchange).wait.") { return "starts like the wait queues of delayed tasks (\(exchange).wait.); give it another name" }
+        if name == "\(exchange).bindings" {
+            return "is the queue where Warren records the bindings of exchange \"\(exchange)\"; give it another name"
+        }
+        if name.hasPrefix("\(exchange).wait.") {
+            return "starts like the wait queues of delayed tasks (\(exchange).wait.); give it another name"
+        }
         return nil
     }
 

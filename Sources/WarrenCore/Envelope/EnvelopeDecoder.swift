@@ -60,14 +60,16 @@ public struct EnvelopeDecoder: Sendable {
         }
         reader.taskName = name
         let headerID = try reader.string("id")
-        let id = [headerID, properties.messageID, properties.correlationID]
+        let id =
+            [headerID, properties.messageID, properties.correlationID]
             .compactMap { $0 }.first { !$0.isEmpty } ?? TaskMessage.newID()
         // The id is the reply's correlation_id (an AMQP short string) when the task has none:
         // longer, no reply could be sent. No Celery client makes one (it sends the id as the
         // task's own correlation_id too).
         guard id.utf8.count <= Self.maxIDBytes else {
             throw EnvelopeError(
-                .invalidHeader, "header 'id' is \(id.utf8.count) bytes; a task id is at most \(Self.maxIDBytes) bytes "
+                .invalidHeader,
+                "header 'id' is \(id.utf8.count) bytes; a task id is at most \(Self.maxIDBytes) bytes "
                     + "(it is the reply's correlation_id, an AMQP short string)", taskName: name, taskID: id)
         }
         reader.taskID = id
@@ -177,7 +179,8 @@ public struct EnvelopeDecoder: Sendable {
         for parameter in parts where parameter.lowercased().hasPrefix("charset=") {
             let charset = parameter.dropFirst("charset=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\"' "))
             guard Self.isUTF8(charset) else {
-                throw refuse("charset '\(ErrorText.escaped(charset))' of content type '\(shownType)' is not supported; Warren reads only utf-8")
+                throw refuse(
+                    "charset '\(ErrorText.escaped(charset))' of content type '\(shownType)' is not supported; Warren reads only utf-8")
             }
         }
     }

@@ -122,7 +122,8 @@ package enum ErrorText {
                 case "\"" where quoting: "\\\""
                 case "\\" where quoting: "\\\\"
                 case _ where needsEscape(scalar):
-                    "\\u" + String(repeating: "0", count: max(0, 4 - String(scalar.value, radix: 16).count)) + String(scalar.value, radix: 16)
+                    "\\u" + String(repeating: "0", count: max(0, 4 - String(scalar.value, radix: 16).count))
+                        + String(scalar.value, radix: 16)
                 default: nil
                 }
             let size = escape?.utf8.count ?? UTF8.width(scalar)

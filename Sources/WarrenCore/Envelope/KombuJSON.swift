@@ -44,7 +44,8 @@ enum KombuJSON {
         let digits = hex.filter { $0 != "-" }
         guard digits.count == 32 else { return nil }
         let d = Array(digits)
-        let text = String(d[0..<8]) + "-" + String(d[8..<12]) + "-" + String(d[12..<16]) + "-"
+        let text =
+            String(d[0..<8]) + "-" + String(d[8..<12]) + "-" + String(d[12..<16]) + "-"
             + String(d[16..<20]) + "-" + String(d[20..<32])
         return UUID(uuidString: text)
     }

@@ -145,7 +145,8 @@ public struct TaskReply: Sendable, Hashable {
     public static func decode(
         properties: AMQPBasicProperties, body: [UInt8], maxDepth: Int = JSONValue.defaultMaxDepth
     ) throws(EnvelopeError) -> TaskReply {
-        let media = (properties.contentType ?? "").split(separator: ";").first?
+        let media =
+            (properties.contentType ?? "").split(separator: ";").first?
             .trimmingCharacters(in: .whitespaces).lowercased() ?? ""
         guard media.isEmpty || media == "application/json" else {
             throw EnvelopeError(
@@ -219,11 +220,12 @@ extension TaskReply {
         var reply = self
         reply.traceback = traceback.map { ErrorText.bounded($0, maxBytes: maxBytes) }
         if case .object(var object) = result, case .array(let arguments)? = object["exc_message"] {
-            object["exc_message"] = .array(arguments.map { argument in
-                if case .string(let text) = argument { return .string(ErrorText.bounded(text, maxBytes: maxBytes)) }
-                let json = argument.jsonText
-                return json.utf8.count > maxBytes ? .string(ErrorText.bounded(json, maxBytes: maxBytes)) : argument
-            })
+            object["exc_message"] = .array(
+                arguments.map { argument in
+                    if case .string(let text) = argument { return .string(ErrorText.bounded(text, maxBytes: maxBytes)) }
+                    let json = argument.jsonText
+                    return json.utf8.count > maxBytes ? .string(ErrorText.bounded(json, maxBytes: maxBytes)) : argument
+                })
             reply.result = .object(object)
         }
         return reply

@@ -35,7 +35,8 @@ final class ChildTaskMetrics: Sendable {
     /// A task whose handler ran ended.
     func taskFinished(_ task: TaskSummary) {
         let (outcome, duration, retries) = tasks.withLock { tasks -> (CoreMetrics.Counter, CoreMetrics.Timer, CoreMetrics.Counter?) in
-            var entry = tasks[task.name] ?? PerTask(duration: metrics.timer("warren_task_duration_seconds", ["queue": queue, "task": task.name]))
+            var entry =
+                tasks[task.name] ?? PerTask(duration: metrics.timer("warren_task_duration_seconds", ["queue": queue, "task": task.name]))
             let outcome =
                 entry.outcomes[task.outcome]
                 ?? metrics.counter("warren_tasks_total", ["queue": queue, "task": task.name, "outcome": task.outcome.rawValue])

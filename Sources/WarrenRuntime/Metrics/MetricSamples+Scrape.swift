@@ -71,7 +71,7 @@ enum HTTPGet {
                     case .end: return status.map { ($0, body) }
                     }
                 }
-            } catch where timedOut.load(ordering: .relaxed) {
+            } catch  where timedOut.load(ordering: .relaxed) {
                 // Reported below, with the reason.
             }
             return nil

@@ -86,7 +86,11 @@ final class MetricsServer: Sendable {
 
     /// Stops listening; connections being answered are closed.
     func stop() {
-        guard let (group, channel) = serving.withLock({ state in defer { state = nil }; return state }) else { return }
+        guard
+            let (group, channel) = serving.withLock({ state in
+                defer { state = nil }; return state
+            })
+        else { return }
         channel.close(promise: nil)
         group.shutdownGracefully { _ in }
     }

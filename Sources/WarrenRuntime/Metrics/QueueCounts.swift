@@ -16,7 +16,7 @@ package struct QueueCounts: Sendable, Equatable {
                     let info = try channel.inspectQueue(name)
                     counts[name] = QueueCounts(messages: Int(info.messageCount), consumers: Int(info.consumerCount))
                     try channel.close()
-                } catch where error.serverClose?.replyCode == 404 {
+                } catch  where error.serverClose?.replyCode == 404 {
                     continue  // the broker closed the channel
                 }
             }

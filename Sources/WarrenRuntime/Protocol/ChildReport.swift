@@ -74,9 +74,10 @@ enum ChildReport: Sendable, Equatable {
                 let tab = parts[3].firstIndex(of: "\t")
             else { return nil }
             let ids = parts[3]
-            self = .finished(TaskSummary(
-                id: String(ids[..<tab]), name: String(ids[ids.index(after: tab)...]), outcome: outcome, duration: duration,
-                lag: Double(parts[2])))
+            self = .finished(
+                TaskSummary(
+                    id: String(ids[..<tab]), name: String(ids[ids.index(after: tab)...]), outcome: outcome, duration: duration,
+                    lag: Double(parts[2])))
         case "D ":
             self = .deadLettered(reason: String(rest))
         case "Q ":

@@ -31,7 +31,10 @@ package final class ConfigSnapshot: Sendable {
         guard fd >= 0 else {
             throw ConfigurationError(
                 .unreadable,
-                problems: [.init(source: path, keyPath: "", message: "cannot keep the config for the children: \(String(cString: strerror(errno)))")])
+                problems: [
+                    .init(
+                        source: path, keyPath: "", message: "cannot keep the config for the children: \(String(cString: strerror(errno)))")
+                ])
         }
         descriptor = fd
     }

@@ -32,9 +32,10 @@ extension StatusReport {
         ]
         out += rows.map(line)
         out.append("")
-        out.append("dead letters: \(Self.count(deadLetters.messages)) in \(deadLetters.queue)   "
-            + "unrouted: \(Self.count(unrouted.messages)) in \(unrouted.queue)   "
-            + "waiting for a retry or countdown: \(Self.count(waiting))")
+        out.append(
+            "dead letters: \(Self.count(deadLetters.messages)) in \(deadLetters.queue)   "
+                + "unrouted: \(Self.count(unrouted.messages)) in \(unrouted.queue)   "
+                + "waiting for a retry or countdown: \(Self.count(waiting))")
         if !supervisorReachable {
             out.append("(no supervisor figures: children, rates and lag come from a running `run` with metrics enabled)")
         }

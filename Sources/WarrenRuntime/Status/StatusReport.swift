@@ -79,8 +79,10 @@ extension StatusReport {
                     max(0, samples.sum(name, labels) - previous.sum(name, labels)) / interval
                 }
                 q.deliveredPerSecond = rate("warren_tasks_started_total", labels)
-                q.ackedPerSecond = max(0, rate("warren_tasks_total", labels)
-                    - rate("warren_tasks_total", ["queue": queue.name, "outcome": TaskOutcome.requeued.rawValue]))
+                q.ackedPerSecond = max(
+                    0,
+                    rate("warren_tasks_total", labels)
+                        - rate("warren_tasks_total", ["queue": queue.name, "outcome": TaskOutcome.requeued.rawValue]))
                 let recent = samples.histogramDelta(lag, labels, since: previous)
                 if let p50 = MetricSamples.quantile(0.5, cumulative: recent) {
                     q.lagP50Seconds = p50

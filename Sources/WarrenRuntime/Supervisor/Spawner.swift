@@ -51,7 +51,10 @@ final class Spawner: Sendable {
     {
         await withCheckedContinuation { continuation in
             queue.withLock {
-                $0.append(Request(path: path, argv: argv, envp: envp, statusFD: statusFD, controlFD: controlFD, configFD: configFD, done: continuation))
+                $0.append(
+                    Request(
+                        path: path, argv: argv, envp: envp, statusFD: statusFD, controlFD: controlFD, configFD: configFD, done: continuation
+                    ))
             }
             wakeup.signal()
         }

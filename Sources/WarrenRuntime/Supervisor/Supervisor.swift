@@ -64,9 +64,11 @@ package final class Supervisor {
     /// Declares the topology, starts the children, and runs until a shutdown completes.
     /// - Returns: The exit status (0 after a warm shutdown).
     package func run() async throws -> Int32 {
-        logger.info("starting", metadata: [
-            "broker": "\(configuration.broker)", "tasks": "\(registry.names.count)", "pid": "\(getpid())",
-        ])
+        logger.info(
+            "starting",
+            metadata: [
+                "broker": "\(configuration.broker)", "tasks": "\(registry.names.count)", "pid": "\(getpid())",
+            ])
         for warning in configuration.warnings { logger.warning("config: \(warning)") }
         try await Topology.declare(configuration: configuration, taskNames: registry.names, logger: logger)
         let server = configuration.metrics.enabled ? MetricsServer(metrics: metrics, logger: logger) : nil
@@ -322,10 +324,11 @@ package final class Supervisor {
         case .shuttingDown(let count):
             logger.info("shutting down warmly (a second signal stops at once)", metadata: ["children": "\(count)"])
         case .stoppingNow(let reason):
-            let text = switch reason {
-            case .secondSignal: "second signal"
-            case .shutdownTimeout(let timeout): "shutdown_timeout of \(timeout.humanReadable) passed"
-            }
+            let text =
+                switch reason {
+                case .secondSignal: "second signal"
+                case .shutdownTimeout(let timeout): "shutdown_timeout of \(timeout.humanReadable) passed"
+                }
             logger.warning("stopping children now; unacknowledged tasks go back to their queues", metadata: ["reason": "\(text)"])
         case .reloading:
             logger.info("reloading the config", metadata: ["config": "\(configPath)"])

@@ -8,7 +8,8 @@ extension Topology {
     @discardableResult
     public static func declare(configuration: WarrenConfiguration, taskNames: [String], logger: Logger) async throws -> Topology {
         let topology = Topology(configuration: configuration, taskNames: taskNames)
-        let io = try await configuration.broker.connect(name: "\(ProcessInfo.processInfo.processName) topology", threadName: "amqp-topology")
+        let io = try await configuration.broker.connect(
+            name: "\(ProcessInfo.processInfo.processName) topology", threadName: "amqp-topology")
         let diff: BindingDiff
         do {
             diff = try await io.perform { connection throws(AMQPError) in try topology.declare(on: connection.openChannel()) }

@@ -108,7 +108,7 @@ final class ReportWriter: Sendable {
     func send(_ report: ChildReport) {
         guard let descriptor else { return }
         let line = report.line
-                let (out, schedule) = pending.withLock { state -> ([UInt8]?, Bool) in
+        let (out, schedule) = pending.withLock { state -> ([UInt8]?, Bool) in
             state.bytes.append(contentsOf: line.utf8)
             if report.canWait && state.bytes.count < Self.batchBytes {
                 defer { state.flushScheduled = true }

@@ -5,7 +5,8 @@ import Synchronization
 /// Carries out a child's ``ChildStopState`` decisions: cancels the worker's task, arms the
 /// orphan's deadline, exits. Events may come from any thread (the lifeline's, a signal's task).
 final class ChildStopper: Sendable {
-    private let state = Mutex<(decisions: ChildStopState, work: Task<Void, any Error>?, cancelPending: Bool)>((ChildStopState(), nil, false))
+    private let state = Mutex<(decisions: ChildStopState, work: Task<Void, any Error>?, cancelPending: Bool)>(
+        (ChildStopState(), nil, false))
     private let shutdownTimeout: Duration
     private let reports: ReportWriter
     private let deaths: DeathsQueries
@@ -38,9 +39,11 @@ final class ChildStopper: Sendable {
             switch action {
             case .stopTakingTasks:
                 if event == .supervisorGone {
-                    logger.warning("the supervisor is gone (\(cause)): stopping; running tasks may finish", metadata: [
-                        "deadline": "\(shutdownTimeout.humanReadable)"
-                    ])
+                    logger.warning(
+                        "the supervisor is gone (\(cause)): stopping; running tasks may finish",
+                        metadata: [
+                            "deadline": "\(shutdownTimeout.humanReadable)"
+                        ])
                 }
                 work?.cancel()  // warm: stop taking tasks, finish the running ones
             case .armDeadline:
@@ -49,7 +52,8 @@ final class ChildStopper: Sendable {
                 let (timeout, reports, logger) = (shutdownTimeout, reports, logger)
                 detachThread(name: "warren-deadline") {
                     Thread.sleep(forTimeInterval: timeout.seconds)
-                    logger.warning("shutdown_timeout passed without a supervisor: stopping now; unacknowledged tasks go back to their queues")
+                    logger.warning(
+                        "shutdown_timeout passed without a supervisor: stopping now; unacknowledged tasks go back to their queues")
                     reports.flush()
                     exit(1)
                 }

@@ -21,7 +21,9 @@ extension ChildWorker {
             do {
                 let (io, index) = try await unlessCancelled {
                     try await broker.connectAny(name: name, threadName: thread, start: start, ackCoalescing: coalescing)
-                } abandoned: { await $0.connection.close() }
+                } abandoned: {
+                    await $0.connection.close()
+                }
                 logger.info("connected", metadata: ["broker": "\(broker.urls[index])"])
                 return (io, index)
             } catch is CancellationError {
@@ -29,9 +31,11 @@ extension ChildWorker {
             } catch {
                 failures += 1
                 let wait = BrokerConfig.reconnectDelay(afterFailures: failures)
-                logger.warning("cannot connect to the broker; retrying", metadata: [
-                    "error": "\(error)", "retry.in": "\(wait.secondsText)", "attempt": "\(failures)",
-                ])
+                logger.warning(
+                    "cannot connect to the broker; retrying",
+                    metadata: [
+                        "error": "\(error)", "retry.in": "\(wait.secondsText)", "attempt": "\(failures)",
+                    ])
                 guard (try? await Task.sleep(for: wait)) != nil else { return nil }
             }
         }

@@ -87,18 +87,23 @@ extension ChildWorker {
             switch dead.cause {
             case .undecodable(let id):
                 var metadata: Logger.Metadata = [
-                    "task.name": "\(ErrorText.bounded(dead.task, maxBytes: DeadLetterHeaders.maxNameBytes))", "error": "\(ErrorText.bounded(dead.message))",
+                    "task.name": "\(ErrorText.bounded(dead.task, maxBytes: DeadLetterHeaders.maxNameBytes))",
+                    "error": "\(ErrorText.bounded(dead.message))",
                 ]
                 if let id { metadata["task.id"] = "\(ErrorText.bounded(id, maxBytes: DeadLetterHeaders.maxNameBytes))" }
                 logger.error("malformed message dead-lettered", metadata: metadata)
             case .deliveredTooOften(let deliveries):
-                logger.error("poison task dead-lettered", metadata: [
-                    "task.id": "\(task?.id ?? "")", "task.name": "\(dead.task)", "deliveries": "\(deliveries)",
-                ])
+                logger.error(
+                    "poison task dead-lettered",
+                    metadata: [
+                        "task.id": "\(task?.id ?? "")", "task.name": "\(dead.task)", "deliveries": "\(deliveries)",
+                    ])
             case .killedChild(let deaths):
-                logger.error("poison task dead-lettered", metadata: [
-                    "task.id": "\(task?.id ?? "")", "task.name": "\(dead.task)", "deaths": "\(deaths)",
-                ])
+                logger.error(
+                    "poison task dead-lettered",
+                    metadata: [
+                        "task.id": "\(task?.id ?? "")", "task.name": "\(dead.task)", "deaths": "\(deaths)",
+                    ])
             case .unknownTask:
                 log.error("unknown task dead-lettered")
             case .expired(let expires):
@@ -211,10 +216,12 @@ extension ChildWorker {
             return (await giveUp(delivery, task: task, reason: .failed, error: error, io: io, log: log), .failed)
         }
         let exception = CeleryException(error)
-        log.warning("task failed, will retry", metadata: [
-            "task.outcome": "retried", "error": "\(ErrorText.bounded("\(exception.type): \(exception.message)"))",
-            "retry.in": "\(delay.secondsText)",
-        ])
+        log.warning(
+            "task failed, will retry",
+            metadata: [
+                "task.outcome": "retried", "error": "\(ErrorText.bounded("\(exception.type): \(exception.message)"))",
+                "retry.in": "\(delay.secondsText)",
+            ])
         var headers = DeadLetterHeaders.recordingFailure(in: delivery.properties.headers, delivery: delivery)
         headers["retries"] = TaskMessage.integer(attempt)  // 32-bit, or 64-bit beyond (as py-amqp writes it)
         switch await republish(delivery, task: task, headers: headers, until: Date().addingTimeInterval(delay.seconds), io: io) {
@@ -223,15 +230,19 @@ extension ChildWorker {
         case .unsendable(let why):
             // Its own headers leave no room for the retry's: it can never be retried, so it ends here.
             let text = "\(exception.type): \(exception.message)"
-            log.error("task failed and cannot be retried: dead-lettered", metadata: [
-                "task.outcome": "failed", "reason": "\(ifUnsendable)", "error": "\(ErrorText.bounded(text))",
-                "why": "\(ErrorText.bounded(why, maxBytes: 512))",
-            ])
+            log.error(
+                "task failed and cannot be retried: dead-lettered",
+                metadata: [
+                    "task.outcome": "failed", "reason": "\(ifUnsendable)", "error": "\(ErrorText.bounded(text))",
+                    "why": "\(ErrorText.bounded(why, maxBytes: 512))",
+                ])
             reply(.failure(error, for: task), to: task, io: io)
-            return (await deadLetter(
-                delivery, reason: ifUnsendable, errorType: exception.type,
-                message: "the task failed and cannot be retried (\(why)): \(text)", task: task.name, attempts: attempt, io: io),
-                .failed)
+            return (
+                await deadLetter(
+                    delivery, reason: ifUnsendable, errorType: exception.type,
+                    message: "the task failed and cannot be retried (\(why)): \(text)", task: task.name, attempts: attempt, io: io),
+                .failed
+            )
         }
     }
 
@@ -240,9 +251,12 @@ extension ChildWorker {
         log: Logger
     ) async -> Settlement {
         let exception = CeleryException(error)
-        log.error("task failed, dead-lettered", metadata: [
-            "task.outcome": "failed", "reason": "\(reason.rawValue)", "error": "\(ErrorText.bounded("\(exception.type): \(exception.message)"))",
-        ])
+        log.error(
+            "task failed, dead-lettered",
+            metadata: [
+                "task.outcome": "failed", "reason": "\(reason.rawValue)",
+                "error": "\(ErrorText.bounded("\(exception.type): \(exception.message)"))",
+            ])
         reply(.failure(error, for: task), to: task, io: io)
         return await deadLetter(
             delivery, reason: reason, errorType: exception.type, message: exception.message, task: task.name,
@@ -264,7 +278,8 @@ extension ChildWorker {
         case .done: return .ack
         case .failed: return .requeue
         case .unsendable(let why):
-            log.error("task with an eta cannot be sent to wait: dead-lettered", metadata: ["why": "\(ErrorText.bounded(why, maxBytes: 512))"])
+            log.error(
+                "task with an eta cannot be sent to wait: dead-lettered", metadata: ["why": "\(ErrorText.bounded(why, maxBytes: 512))"])
             return await deadLetter(
                 delivery, reason: .malformed, errorType: "EnvelopeError",
                 message: "the task's eta is ahead but it cannot be sent to wait in the broker: \(why)", task: task.name,
@@ -335,17 +350,21 @@ extension ChildWorker {
         if case .unsendable(let why) = outcome {
             let frameMax = (try? await io.perform { $0.frameMax }) ?? 0
             if frameMax > 0, let fitted = DeadLetterHeaders.fitting(properties, frameMax: frameMax) {
-                logger.warning("dead letter too large for a frame: original headers left out", metadata: [
-                    "why": "\(ErrorText.bounded(why, maxBytes: 512))",
-                    "dropped": "\(fitted.headers?[DeadLetterHeaders.droppedHeaders]?.stringValue ?? "")",
-                ])
+                logger.warning(
+                    "dead letter too large for a frame: original headers left out",
+                    metadata: [
+                        "why": "\(ErrorText.bounded(why, maxBytes: 512))",
+                        "dropped": "\(fitted.headers?[DeadLetterHeaders.droppedHeaders]?.stringValue ?? "")",
+                    ])
                 outcome = await publishConfirmed(delivery.body, exchange: "", routingKey: queue, properties: fitted, io: io)
             }
         }
         if case .unsendable(let why) = outcome {
-            logger.warning("dead letter cannot be published whole: sent in its minimal form", metadata: [
-                "why": "\(ErrorText.bounded(why, maxBytes: 512))"
-            ])
+            logger.warning(
+                "dead letter cannot be published whole: sent in its minimal form",
+                metadata: [
+                    "why": "\(ErrorText.bounded(why, maxBytes: 512))"
+                ])
             let minimal = DeadLetterHeaders.minimal(
                 delivery.properties, id: delivery.properties.headers?["id"]?.stringValue ?? delivery.properties.messageID,
                 reason: reason, errorType: errorType, message: message, task: task, queue: self.queue.name, delivery: delivery,
@@ -359,9 +378,11 @@ extension ChildWorker {
         case .failed:
             return .requeue
         case .unsendable(let why):  // not expected: the minimal form fits any frame a broker allows
-            logger.critical("dead letter cannot be published even in its minimal form; it goes back to its queue", metadata: [
-                "why": "\(ErrorText.bounded(why, maxBytes: 512))"
-            ])
+            logger.critical(
+                "dead letter cannot be published even in its minimal form; it goes back to its queue",
+                metadata: [
+                    "why": "\(ErrorText.bounded(why, maxBytes: 512))"
+                ])
             return .requeue
         }
     }
@@ -376,15 +397,20 @@ extension ChildWorker {
             let outcome = try await io.publish(
                 body, exchange: exchange, routingKey: routingKey, mandatory: true, properties: properties, on: Self.publishChannel)
             if case .acked = outcome { return .done }
-            logger.error("the broker did not take a message; it goes back to its queue", metadata: [
-                "exchange": "\(exchange)", "routing_key": "\(routingKey)", "outcome": "\(ErrorText.bounded("\(outcome)", maxBytes: 512))",
-            ])
-        } catch where error.code == .invalidArgument {
+            logger.error(
+                "the broker did not take a message; it goes back to its queue",
+                metadata: [
+                    "exchange": "\(exchange)", "routing_key": "\(routingKey)",
+                    "outcome": "\(ErrorText.bounded("\(outcome)", maxBytes: 512))",
+                ])
+        } catch  where error.code == .invalidArgument {
             return .unsendable(error.message)
         } catch {
-            logger.error("publish failed; the message goes back to its queue", metadata: [
-                "error": "\(ErrorText.bounded("\(error)", maxBytes: 512))"
-            ])
+            logger.error(
+                "publish failed; the message goes back to its queue",
+                metadata: [
+                    "error": "\(ErrorText.bounded("\(error)", maxBytes: 512))"
+                ])
         }
         return .failed
     }
@@ -398,12 +424,16 @@ extension ChildWorker {
         // logged and left out, never a reason to requeue the task.
         let problem =
             configuration.isWarrenQueue(routingKey)
-            ? "reply_to names one of Warren's own queues" : message.properties.encodingProblem(frameMax: 4096)
+            ? "reply_to names one of Warren's own queues"
+            : message.properties.encodingProblem(frameMax: 4096)
                 ?? (routingKey.utf8.count > 255 ? "reply_to is over 255 bytes" : nil)
         if let problem {
-            logger.warning("the task's reply cannot be published; none is sent", metadata: [
-                "task.id": "\(ErrorText.bounded(task.id, maxBytes: DeadLetterHeaders.maxNameBytes))", "why": "\(ErrorText.bounded(problem, maxBytes: 512))",
-            ])
+            logger.warning(
+                "the task's reply cannot be published; none is sent",
+                metadata: [
+                    "task.id": "\(ErrorText.bounded(task.id, maxBytes: DeadLetterHeaders.maxNameBytes))",
+                    "why": "\(ErrorText.bounded(problem, maxBytes: 512))",
+                ])
             return
         }
         io.publishLater(message.body, routingKey: routingKey, properties: message.properties, on: Self.replyChannel)

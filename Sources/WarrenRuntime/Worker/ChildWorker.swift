@@ -80,7 +80,11 @@ public final class ChildWorker: Sendable {
         // Unstructured, so that ``recycle(_:)`` can cancel it from inside like a warm shutdown.
         let runner = Task { await self.runConnections(onReady: onReady, onDisconnected: onDisconnected) }
         loopTask.withLock { $0 = runner }
-        await withTaskCancellationHandler { await runner.value } onCancel: { runner.cancel() }
+        await withTaskCancellationHandler {
+            await runner.value
+        } onCancel: {
+            runner.cancel()
+        }
         logger.info("stopped")
     }
 
@@ -117,9 +121,11 @@ public final class ChildWorker: Sendable {
                 logger.info("warm shutdown: finishing tasks in flight", metadata: ["tasks": "\(inFlight.count)"])
                 await inFlight.waitUntilIdle()
                 if let died = io.failure {
-                    logger.warning("the connection died while tasks finished; the broker redelivers the ones not acknowledged", metadata: [
-                        "error": "\(died)"
-                    ])
+                    logger.warning(
+                        "the connection died while tasks finished; the broker redelivers the ones not acknowledged",
+                        metadata: [
+                            "error": "\(died)"
+                        ])
                 }
                 await io.close()
                 return
@@ -130,9 +136,11 @@ public final class ChildWorker: Sendable {
             if ContinuousClock.now - began >= .seconds(5) { failures = 0 }
             nextURL = index + 1
             declaredWaitQueues.withLock { $0 = [:] }  // a fresh node may not have them
-            logger.warning("connection lost; reconnecting", metadata: [
-                "error": "\(lost)", "tasks.in_flight": "\(inFlight.count)",
-            ])
+            logger.warning(
+                "connection lost; reconnecting",
+                metadata: [
+                    "error": "\(lost)", "tasks.in_flight": "\(inFlight.count)",
+                ])
         }
         // Cancelled while disconnected: nothing can be acked any more; wait only for the handlers.
         stopping.withLock { $0 = true }

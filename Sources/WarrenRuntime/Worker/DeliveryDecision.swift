@@ -109,7 +109,8 @@ struct DeliveryIntake: Sendable {
     func deathsAnswered(_ deaths: TaskDeaths?, task: TaskMessage) -> DeliveryDecision {
         guard let deaths, deaths.count >= poisonThreshold else { return .proceed }
         let reason: DeadLetterReason = deaths.reason == DeadLetterReason.timeLimit.rawValue ? .timeLimit : .poison
-        let text = "the task was running when its worker process died \(deaths.count) times"
+        let text =
+            "the task was running when its worker process died \(deaths.count) times"
             + (reason == .timeLimit ? " (killed at the hard time limit)" : " (crashed)")
         return .deadLetter(Self.workerLost(task, reason: reason, text: text, cause: .killedChild(deaths: deaths.count)))
     }
@@ -122,7 +123,8 @@ struct DeliveryIntake: Sendable {
             return .deadLetter(
                 DeadLetterPlan(
                     reason: .unknownTask, errorType: "NotRegistered",
-                    message: "no task named \(ErrorText.quoted(task.name, limit: DeadLetterHeaders.maxNameBytes)) is registered in this worker",
+                    message:
+                        "no task named \(ErrorText.quoted(task.name, limit: DeadLetterHeaders.maxNameBytes)) is registered in this worker",
                     task: task.name, attempts: task.retries,
                     reply: FailureReply(
                         exception: CeleryException(type: "NotRegistered", module: "celery.exceptions", message: task.name), state: .failure),

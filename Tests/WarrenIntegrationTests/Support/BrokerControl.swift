@@ -13,13 +13,14 @@ enum BrokerControl {
         guard let node else { throw WorkerTestError("WARREN_TEST_RABBITMQ_NODE is not set (see scripts/broker env)") }
         return try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result {
-                    let (status, output) = try RabbitMQCtl.run(node: node, arguments)
-                    guard status == 0 else {
-                        throw WorkerTestError("rabbitmqctl \(arguments.joined(separator: " ")) exited \(status)")
-                    }
-                    return output
-                })
+                continuation.resume(
+                    with: Result {
+                        let (status, output) = try RabbitMQCtl.run(node: node, arguments)
+                        guard status == 0 else {
+                            throw WorkerTestError("rabbitmqctl \(arguments.joined(separator: " ")) exited \(status)")
+                        }
+                        return output
+                    })
             }
         }
     }

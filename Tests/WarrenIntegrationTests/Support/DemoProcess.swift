@@ -20,7 +20,9 @@ enum DemoBinary {
         }
     }
 
-    private static func runBlocking(_ arguments: [String], environment: [String: String]) throws -> (status: Int32, out: String, err: String) {
+    private static func runBlocking(_ arguments: [String], environment: [String: String]) throws -> (
+        status: Int32, out: String, err: String
+    ) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments

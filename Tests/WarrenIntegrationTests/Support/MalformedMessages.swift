@@ -65,73 +65,114 @@ struct MalformedMessages {
     }
 
     private static let kinds: [(String, Maker)] = [
-        ("random bytes", { m, rng in
-            // 0xFF never occurs in UTF-8, so this is never a readable body by chance.
-            m.raw([0xFF] + (0..<Int.random(in: 0...200, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) })
-        }),
-        ("invalid UTF-8 in a Celery body", { m, _ in
-            m.raw(Array(#"[[""#.utf8) + [0xC0, 0x80] + Array(#""], {}, {}]"#.utf8), celery(["task": "demo.echo"]))
-        }),
-        ("a body over max_message_size", { m, rng in
-            let size = m.maxMessageSize + Int.random(in: 1...4 * m.maxMessageSize, using: &rng)
-            // `[["` + padding + `"], {}, {}]` is exactly `size` bytes: always over the limit.
-            let padding = [UInt8](repeating: UInt8(ascii: "x"), count: size - 14)
-            return m.raw(Array(#"[[""#.utf8) + padding + Array(#""], {}, {}]"#.utf8), celery(["task": "demo.echo"]))
-        }),
-        ("JSON nested past the limit", { m, rng in
-            let depth = JSONValue.defaultMaxDepth + Int.random(in: 1...500, using: &rng)
-            return m.raw(Array(repeating: UInt8(ascii: "["), count: depth) + Array(repeating: UInt8(ascii: "]"), count: depth))
-        }),
+        (
+            "random bytes",
+            { m, rng in
+                // 0xFF never occurs in UTF-8, so this is never a readable body by chance.
+                m.raw([0xFF] + (0..<Int.random(in: 0...200, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) })
+            }
+        ),
+        (
+            "invalid UTF-8 in a Celery body",
+            { m, _ in
+                m.raw(Array(#"[[""#.utf8) + [0xC0, 0x80] + Array(#""], {}, {}]"#.utf8), celery(["task": "demo.echo"]))
+            }
+        ),
+        (
+            "a body over max_message_size",
+            { m, rng in
+                let size = m.maxMessageSize + Int.random(in: 1...4 * m.maxMessageSize, using: &rng)
+                // `[["` + padding + `"], {}, {}]` is exactly `size` bytes: always over the limit.
+                let padding = [UInt8](repeating: UInt8(ascii: "x"), count: size - 14)
+                return m.raw(Array(#"[[""#.utf8) + padding + Array(#""], {}, {}]"#.utf8), celery(["task": "demo.echo"]))
+            }
+        ),
+        (
+            "JSON nested past the limit",
+            { m, rng in
+                let depth = JSONValue.defaultMaxDepth + Int.random(in: 1...500, using: &rng)
+                return m.raw(Array(repeating: UInt8(ascii: "["), count: depth) + Array(repeating: UInt8(ascii: "]"), count: depth))
+            }
+        ),
         ("header task as an integer", { m, _ in m.raw(Array("[[1, 2], {}, {}]".utf8), celery(["task": .int32(7)])) }),
         ("header retries as a string", { m, _ in m.raw(Array("[[1, 2], {}, {}]".utf8), celery(["task": "demo.add", "retries": "3"])) }),
         ("header id as a table", { m, _ in m.raw(Array("[[1, 2], {}, {}]".utf8), celery(["task": "demo.add", "id": .table(["a": 1])])) }),
         ("header task as bytes that are not UTF-8", { m, _ in m.raw(Array("[[], {}, {}]".utf8), celery(["task": .bytes([0xFF, 0xFE])])) }),
         ("header timelimit as text", { m, _ in m.raw(Array("[[], {}, {}]".utf8), celery(["task": "demo.noop", "timelimit": "10"])) }),
         ("header eta that is not a time", { m, _ in m.raw(Array("[[], {}, {}]".utf8), celery(["task": "demo.noop", "eta": "tomorrow"])) }),
-        ("header ignore_result as text", { m, _ in m.raw(Array("[[], {}, {}]".utf8), celery(["task": "demo.noop", "ignore_result": "yes"])) }),
-        ("header nested 1000 arrays deep", { m, _ in
-            var deep: AMQPValue = "demo.add"
-            for _ in 0..<1000 { deep = .array([deep]) }
-            return m.raw(Array("[[1, 2], {}, {}]".utf8), celery(["task": deep]))
-        }),
+        (
+            "header ignore_result as text",
+            { m, _ in m.raw(Array("[[], {}, {}]".utf8), celery(["task": "demo.noop", "ignore_result": "yes"])) }
+        ),
+        (
+            "header nested 1000 arrays deep",
+            { m, _ in
+                var deep: AMQPValue = "demo.add"
+                for _ in 0..<1000 { deep = .array([deep]) }
+                return m.raw(Array("[[1, 2], {}, {}]".utf8), celery(["task": deep]))
+            }
+        ),
         ("Celery headers, body a flat array", { m, _ in m.raw(Array("[2, 3]".utf8), celery(["task": "demo.add"])) }),
         ("Celery headers, body of four parts", { m, _ in m.raw(Array("[[2, 3], {}, {}, {}]".utf8), celery(["task": "demo.add"])) }),
         ("Celery headers, body a string", { m, _ in m.raw(Array(#""add 2 and 3""#.utf8), celery(["task": "demo.add"])) }),
         ("Celery headers, kwargs an array", { m, _ in m.raw(Array("[[], [2, 3], {}]".utf8), celery(["task": "demo.add"])) }),
-        ("truncated JSON", { m, rng in
-            let body = Array(#"[[2, 3], {"a": "text"}, {"callbacks": null}]"#.utf8)
-            return m.raw(Array(body.prefix(Int.random(in: 1...body.count - 1, using: &rng))), celery(["task": "demo.add"]))
-        }),
-        ("pickle, never unpickled", { m, rng in
-            var properties = celery(["task": "demo.add"])
-            properties.contentType = "application/x-python-serialize"
-            return m.raw([0x80, 0x04] + (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }, properties)
-        }),
-        ("a compressed body", { m, _ in
-            m.raw([0x78, 0x9C, 0x8B, 0x8E, 0x05, 0x00], celery(["task": "demo.add", "compression": "application/x-gzip"]))
-        }),
-        ("header retries Int64.max (retries + 1 overflowed)", { m, _ in
-            m.raw(Array("[[1, 2], {}, {}]".utf8), celery(["task": "demo.add", "retries": .int64(.max)]))
-        }),
-        ("header id over 255 bytes, with reply_to and no correlation_id", { m, rng in
-            var properties = celery(["task": "demo.add", "id": .string(String(repeating: "i", count: Int.random(in: 256...1000, using: &rng)))])
-            properties.replyTo = "nowhere"
-            return m.raw(Array("[[1, 2], {}, {}]".utf8), properties)
-        }),
-        ("headers padded to fill the frame, arguments that do not fit the handler", { m, rng in
-            // With Warren's reasons added, the dead letter's headers no longer fit a frame.
-            let pad = AMQPValue.string(String(repeating: "p", count: Int.random(in: 130_000...130_800, using: &rng)))
-            var message = m.raw(Array("[[1, 2, 3], {}, {}]".utf8), celery(["task": "demo.add", "pad": pad]))
-            message.refusedByDecoder = false
-            message.routingKey = "demo.add"
-            return message
-        }),
-        ("arguments that do not fit the handler", { m, _ in
-            var message = m.raw(Array(#"[["two", "three"], {}, {}]"#.utf8), celery(["task": "demo.add"]))
-            message.refusedByDecoder = false
-            message.routingKey = "demo.add"
-            return message
-        }),
+        (
+            "truncated JSON",
+            { m, rng in
+                let body = Array(#"[[2, 3], {"a": "text"}, {"callbacks": null}]"#.utf8)
+                return m.raw(Array(body.prefix(Int.random(in: 1...body.count - 1, using: &rng))), celery(["task": "demo.add"]))
+            }
+        ),
+        (
+            "pickle, never unpickled",
+            { m, rng in
+                var properties = celery(["task": "demo.add"])
+                properties.contentType = "application/x-python-serialize"
+                return m.raw([0x80, 0x04] + (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }, properties)
+            }
+        ),
+        (
+            "a compressed body",
+            { m, _ in
+                m.raw([0x78, 0x9C, 0x8B, 0x8E, 0x05, 0x00], celery(["task": "demo.add", "compression": "application/x-gzip"]))
+            }
+        ),
+        (
+            "header retries Int64.max (retries + 1 overflowed)",
+            { m, _ in
+                m.raw(Array("[[1, 2], {}, {}]".utf8), celery(["task": "demo.add", "retries": .int64(.max)]))
+            }
+        ),
+        (
+            "header id over 255 bytes, with reply_to and no correlation_id",
+            { m, rng in
+                var properties = celery([
+                    "task": "demo.add", "id": .string(String(repeating: "i", count: Int.random(in: 256...1000, using: &rng))),
+                ])
+                properties.replyTo = "nowhere"
+                return m.raw(Array("[[1, 2], {}, {}]".utf8), properties)
+            }
+        ),
+        (
+            "headers padded to fill the frame, arguments that do not fit the handler",
+            { m, rng in
+                // With Warren's reasons added, the dead letter's headers no longer fit a frame.
+                let pad = AMQPValue.string(String(repeating: "p", count: Int.random(in: 130_000...130_800, using: &rng)))
+                var message = m.raw(Array("[[1, 2, 3], {}, {}]".utf8), celery(["task": "demo.add", "pad": pad]))
+                message.refusedByDecoder = false
+                message.routingKey = "demo.add"
+                return message
+            }
+        ),
+        (
+            "arguments that do not fit the handler",
+            { m, _ in
+                var message = m.raw(Array(#"[["two", "three"], {}, {}]"#.utf8), celery(["task": "demo.add"]))
+                message.refusedByDecoder = false
+                message.routingKey = "demo.add"
+                return message
+            }
+        ),
     ]
 }
 

@@ -78,15 +78,21 @@ struct DeadLetterOutputTests {
         #expect(lines.count == 3)
         let text = lines.joined(separator: "\n")
         #expect(!text.unicodeScalars.contains { ErrorText.needsEscape($0) && $0 != "\n" }, "\(text)")
-        #expect(lines[1].hasPrefix(
-            #"?    demo.x\n2026-01-01 info forged line\u001b[31m  failed\u0007  1         q\u001b]0;t\u0007  boom\n\u001b[2Jcleared\u009b  id\r\n\u202e1"#),
+        #expect(
+            lines[1].hasPrefix(
+                #"?    demo.x\n2026-01-01 info forged line\u001b[31m  failed\u0007  1         q\u001b]0;t\u0007  boom\n\u001b[2Jcleared\u009b  id\r\n\u202e1"#
+            ),
             "\(lines[1])")
         // Every column starts at the same place in every row: widths count the escapes as shown.
         let header = lines[0]
-        let starts = DeadLetterTable.columns.dropFirst().map { header.distance(from: header.startIndex, to: header.range(of: $0)!.lowerBound) }
+        let starts = DeadLetterTable.columns.dropFirst().map {
+            header.distance(from: header.startIndex, to: header.range(of: $0)!.lowerBound)
+        }
         for line in lines {
             let chars = Array(line)
-            for start in starts { #expect(chars.count > start && String(chars[start - 2 ..< start]) == "  " && chars[start] != " ", "\(lines)") }
+            for start in starts {
+                #expect(chars.count > start && String(chars[start - 2..<start]) == "  " && chars[start] != " ", "\(lines)")
+            }
         }
     }
 
@@ -102,7 +108,9 @@ struct DeadLetterOutputTests {
         #expect(lines[3].hasPrefix("?    demo.plain  failed  1  "), "\(lines[3])")
     }
 
-    @Test("ages in their largest unit", arguments: [(0, "0s"), (59, "59s"), (60, "1m"), (3599, "59m"), (3600, "1h"), (86_399, "23h"), (86_400, "1d"), (-5, "0s")])
+    @Test(
+        "ages in their largest unit",
+        arguments: [(0, "0s"), (59, "59s"), (60, "1m"), (3599, "59m"), (3600, "1h"), (86_399, "23h"), (86_400, "1d"), (-5, "0s")])
     func ages(seconds: Int64, text: String) {
         #expect(DeadLetterTable.ageText(.seconds(seconds)) == text)
     }

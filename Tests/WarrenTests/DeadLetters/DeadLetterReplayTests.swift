@@ -9,7 +9,8 @@ import Testing
 @Suite("Dead letters: replay plans")
 struct DeadLetterReplayTests {
     let replay = DeadLetterReplay(
-        exchange: "warren", bindings: [QueueBinding(queue: "default", routingKey: "demo.flaky"), QueueBinding(queue: "latency", routingKey: "demo.add")])
+        exchange: "warren",
+        bindings: [QueueBinding(queue: "default", routingKey: "demo.flaky"), QueueBinding(queue: "latency", routingKey: "demo.add")])
 
     @Test("headers: x-warren-*, x-death, x-first-death-*, warren-wait and a past eta go; retries is 0; the rest stays in order")
     func cleanedHeaders() throws {

@@ -106,16 +106,17 @@ struct EnvelopeDecoderTests {
         #expect(fresh.id.count == 36)
     }
 
-    @Test(arguments: [
-        ("", [], [:]),
-        ("  \n", [], [:]),
-        ("null", [], [:]),
-        ("[]", [], [:]),
-        ("[[1, 2]]", [1, 2], [:]),
-        (#"[[1], {"b": 2}]"#, [1], ["b": 2]),
-        (#"[null, null, null]"#, [], [:]),
-        (#"{"a": 1, "b": [true]}"#, [], ["a": 1, "b": [true]]),
-    ] as [(String, [JSONValue], JSONObject)])
+    @Test(
+        arguments: [
+            ("", [], [:]),
+            ("  \n", [], [:]),
+            ("null", [], [:]),
+            ("[]", [], [:]),
+            ("[[1, 2]]", [1, 2], [:]),
+            (#"[[1], {"b": 2}]"#, [1], ["b": 2]),
+            (#"[null, null, null]"#, [], [:]),
+            (#"{"a": 1, "b": [true]}"#, [], ["a": 1, "b": [true]]),
+        ] as [(String, [JSONValue], JSONObject)])
     func bodyShapes(body: String, args: [JSONValue], kwargs: JSONObject) throws {
         let task = try decoder.decode(delivery: CeleryFixture.plain(body))
         #expect(task.args == args)
@@ -159,7 +160,8 @@ struct EnvelopeDecoderTests {
     ])
     func refusedContentTypes(contentType: String, message: String) {
         let properties = CeleryFixture.properties().with(\.contentType, contentType)
-        let error = envelopeError { () throws(EnvelopeError) in try decoder.decode(delivery: CeleryFixture.delivery(properties: properties)) }
+        let error = envelopeError { () throws(EnvelopeError) in try decoder.decode(delivery: CeleryFixture.delivery(properties: properties))
+        }
         #expect(error?.code == .unsupportedContent)
         #expect(error?.message == message)
         #expect(error?.reason == .malformed)
@@ -205,7 +207,8 @@ struct EnvelopeDecoderTests {
     ])
     func headersOfTheWrongType(key: String, value: AMQPValue, message: String) {
         let properties = CeleryFixture.properties(headers: CeleryFixture.headers().with(key, value))
-        let error = envelopeError { () throws(EnvelopeError) in try decoder.decode(delivery: CeleryFixture.delivery(properties: properties)) }
+        let error = envelopeError { () throws(EnvelopeError) in try decoder.decode(delivery: CeleryFixture.delivery(properties: properties))
+        }
         #expect(error?.code == .invalidHeader)
         #expect(error?.message == message)
         #expect(error?.reason == .malformed)
@@ -213,7 +216,8 @@ struct EnvelopeDecoderTests {
 
     @Test func taskHeaderOfTheWrongType() {
         let properties = CeleryFixture.properties(headers: CeleryFixture.headers().with("task", .int32(7)))
-        let error = envelopeError { () throws(EnvelopeError) in try decoder.decode(delivery: CeleryFixture.delivery(properties: properties)) }
+        let error = envelopeError { () throws(EnvelopeError) in try decoder.decode(delivery: CeleryFixture.delivery(properties: properties))
+        }
         #expect(error?.message == "header 'task' must be a string, got integer 7")
         #expect(error?.taskName == nil)
     }

@@ -75,14 +75,15 @@ struct TaskArgumentsTests {
         #expect(try TaskArguments.decode(Nothing.self, args: [], kwargs: [:]) == Nothing())
     }
 
-    @Test(arguments: [
-        ([JSONValue](), ["a": 1] as JSONObject, "arguments do not fit AddArgs: missing argument 'b'"),
-        ([1, 2, 3], [:], "arguments do not fit AddArgs: takes 2 positional arguments but 3 were given"),
-        ([1], ["a": 5], "arguments do not fit AddArgs: got multiple values for argument 'a'"),
-        ([], ["a": "2", "b": 3], #"arguments do not fit AddArgs: 'a': expected an integer, found string "2""#),
-        ([], ["a": 2.5, "b": 3], "arguments do not fit AddArgs: 'a': number 2.5 is not an integer that fits in Int"),
-        ([], ["a": .null, "b": 3], "arguments do not fit AddArgs: 'a': expected Int, found null"),
-    ] as [([JSONValue], JSONObject, String)])
+    @Test(
+        arguments: [
+            ([JSONValue](), ["a": 1] as JSONObject, "arguments do not fit AddArgs: missing argument 'b'"),
+            ([1, 2, 3], [:], "arguments do not fit AddArgs: takes 2 positional arguments but 3 were given"),
+            ([1], ["a": 5], "arguments do not fit AddArgs: got multiple values for argument 'a'"),
+            ([], ["a": "2", "b": 3], #"arguments do not fit AddArgs: 'a': expected an integer, found string "2""#),
+            ([], ["a": 2.5, "b": 3], "arguments do not fit AddArgs: 'a': number 2.5 is not an integer that fits in Int"),
+            ([], ["a": .null, "b": 3], "arguments do not fit AddArgs: 'a': expected Int, found null"),
+        ] as [([JSONValue], JSONObject, String)])
     func errors(args: [JSONValue], kwargs: JSONObject, message: String) {
         let error = envelopeError { () throws(EnvelopeError) in try TaskArguments.decode(AddArgs.self, args: args, kwargs: kwargs) }
         #expect(error?.code == .invalidArguments)
@@ -103,7 +104,10 @@ struct TaskArgumentsTests {
         let error = envelopeError { () throws(EnvelopeError) in try task.decodeArguments(as: AddArgs.self) }
         #expect(error?.taskName == "demo.add")
         #expect(error?.taskID == CeleryFixture.taskID)
-        #expect(error?.description == #"arguments do not fit AddArgs: 'a': expected an integer, found string "x" (task demo.add, id \#(CeleryFixture.taskID))"#)
+        #expect(
+            error?.description
+                == #"arguments do not fit AddArgs: 'a': expected an integer, found string "x" (task demo.add, id \#(CeleryFixture.taskID))"#
+        )
     }
 
     @Test func bigIntegersStayExact() throws {
@@ -172,7 +176,9 @@ struct JSONCodersTests {
     @Test func encodesInDeclarationOrder() throws {
         let value = try JSONValueEncoder().encode(Report(zeta: 1, alpha: "a", items: [.init(id: .max, ok: true)], note: nil))
         #expect(value.jsonText == #"{"zeta":1,"alpha":"a","items":[{"id":9223372036854775807,"ok":true}]}"#)
-        #expect(try JSONValueDecoder().decode(Report.self, from: value) == Report(zeta: 1, alpha: "a", items: [.init(id: .max, ok: true)], note: nil))
+        #expect(
+            try JSONValueDecoder().decode(Report.self, from: value)
+                == Report(zeta: 1, alpha: "a", items: [.init(id: .max, ok: true)], note: nil))
     }
 
     @Test func foundationTypesAsKombuMarkers() throws {

@@ -39,8 +39,9 @@ struct TaskEncodingTests {
 
         let body = try JSONValue(parsing: message.body)
         #expect(body == [[2, 3], [:], ["callbacks": .null, "errbacks": .null, "chain": .null, "chord": .null]])
-        #expect(String(decoding: message.body, as: UTF8.self)
-            == #"[[2,3],{},{"callbacks":null,"errbacks":null,"chain":null,"chord":null}]"#)
+        #expect(
+            String(decoding: message.body, as: UTF8.self)
+                == #"[[2,3],{},{"callbacks":null,"errbacks":null,"chain":null,"chord":null}]"#)
     }
 
     @Test func defaultOriginLooksLikeCeleries() {

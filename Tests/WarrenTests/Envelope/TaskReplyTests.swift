@@ -85,7 +85,9 @@ struct TaskReplyTests {
         let task = try celeryTask()
         let reply = TaskReply.failure(InvalidInput(), for: task, at: done)
         #expect(reply.result == ["exc_type": "ValueError", "exc_message": ["b must be positive"], "exc_module": "builtins"])
-        #expect(reply.traceback == "Traceback (most recent call last):\n  File \"<warren>\", line 1, in demo.add\nValueError: b must be positive\n")
+        #expect(
+            reply.traceback
+                == "Traceback (most recent call last):\n  File \"<warren>\", line 1, in demo.add\nValueError: b must be positive\n")
     }
 
     @Test func localizedErrorsUseTheirDescription() {
@@ -98,7 +100,8 @@ struct TaskReplyTests {
     // MARK: Reading replies (the publisher's --wait)
 
     @Test func readsACeleryWorkersSuccess() throws {
-        let body = #"{"status": "SUCCESS", "result": {"sum": 9223372036854775807}, "traceback": null, "children": [], "date_done": "2025-01-01T12:00:00.123456+00:00", "task_id": "t-1"}"#
+        let body =
+            #"{"status": "SUCCESS", "result": {"sum": 9223372036854775807}, "traceback": null, "children": [], "date_done": "2025-01-01T12:00:00.123456+00:00", "task_id": "t-1"}"#
         let reply = try TaskReply.decode(
             properties: AMQPBasicProperties(contentType: "application/json", contentEncoding: "utf-8", correlationID: "t-1"),
             body: Array(body.utf8))
@@ -142,7 +145,11 @@ struct TaskReplyTests {
         let revoked = TaskReply(
             taskID: "t", state: .revoked,
             result: ["exc_type": "TaskRevokedError", "exc_message": "revoked", "exc_module": "celery.exceptions"])
-        #expect(throws: TaskFailed(taskID: "t", state: .revoked, exception: CeleryException(type: "TaskRevokedError", module: "celery.exceptions", message: "revoked"))) {
+        #expect(
+            throws: TaskFailed(
+                taskID: "t", state: .revoked,
+                exception: CeleryException(type: "TaskRevokedError", module: "celery.exceptions", message: "revoked"))
+        ) {
             try revoked.value()
         }
         let odd = TaskReply(taskID: "t", state: .failure, result: "just text")

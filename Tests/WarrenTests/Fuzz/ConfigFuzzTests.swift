@@ -75,7 +75,8 @@ struct ConfigFuzzTests {
                 Issue.record("no line: \(problem)", sourceLocation: sourceLocation)
                 continue
             }
-            #expect((1...lineCount).contains(line) && column >= 1, "line \(line) of \(lineCount): \(problem)", sourceLocation: sourceLocation)
+            #expect(
+                (1...lineCount).contains(line) && column >= 1, "line \(line) of \(lineCount): \(problem)", sourceLocation: sourceLocation)
             if error.code == .invalid && !isAboutWholeDocument(problem) {
                 #expect(!problem.keyPath.isEmpty, "no key: \(problem)", sourceLocation: sourceLocation)
             }

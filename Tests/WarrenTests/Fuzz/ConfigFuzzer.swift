@@ -64,7 +64,8 @@ enum ConfigFuzzer {
         case 8:
             let joined = lines.joined(separator: "\n")
             return String(joined.unicodeScalars.prefix(rng.int(0...joined.unicodeScalars.count)))
-        case 9: lines[i] = replacingValue(of: lines[i], with: rng.pick(["[", "{", "- ", ""]) + rng.pick(values) + rng.pick(["]", "}", ""]))
+        case 9:
+            lines[i] = replacingValue(of: lines[i], with: rng.pick(["[", "{", "- ", ""]) + rng.pick(values) + rng.pick(["]", "}", ""]))
         case 10: lines[i] += rng.pick(["\r", " # c", ",", ":", " :", "\u{0}", "\u{7F}", "\u{FFFE}"])
         default: lines[i] = rng.text(maxLength: 30)
         }

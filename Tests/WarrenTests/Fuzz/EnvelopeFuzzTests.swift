@@ -79,7 +79,8 @@ struct EnvelopeFuzzTests {
         #expect(!error.message.isEmpty, sourceLocation: sourceLocation)
         #expect(text.count <= 1000, "an error message of \(text.count) characters: \(text.prefix(300))…", sourceLocation: sourceLocation)
         let control = text.unicodeScalars.first { $0.properties.generalCategory == .control }
-        #expect(control == nil, "control character \(control.map { "U+\(String($0.value, radix: 16))" } ?? "") in \(text.debugDescription)",
+        #expect(
+            control == nil, "control character \(control.map { "U+\(String($0.value, radix: 16))" } ?? "") in \(text.debugDescription)",
             sourceLocation: sourceLocation)
         if let name = error.taskName { #expect(!name.isEmpty, sourceLocation: sourceLocation) }
     }
@@ -94,9 +95,12 @@ struct EnvelopeFuzzTests {
         #expect(JSONValue.object(decoded.kwargs).jsonText == JSONValue.object(task.kwargs).jsonText, sourceLocation: sourceLocation)
         #expect(decoded.embed.jsonText == task.embed.jsonText, sourceLocation: sourceLocation)
         #expect(decoded.retries == task.retries, sourceLocation: sourceLocation)
-        #expect(sameTime(decoded.eta, task.eta), "eta \(String(describing: decoded.eta)) != \(String(describing: task.eta))",
+        #expect(
+            sameTime(decoded.eta, task.eta), "eta \(String(describing: decoded.eta)) != \(String(describing: task.eta))",
             sourceLocation: sourceLocation)
-        #expect(sameTime(decoded.expires, task.expires), "expires \(String(describing: decoded.expires)) != \(String(describing: task.expires))",
+        #expect(
+            sameTime(decoded.expires, task.expires),
+            "expires \(String(describing: decoded.expires)) != \(String(describing: task.expires))",
             sourceLocation: sourceLocation)
         #expect(decoded.timeLimit == task.timeLimit, sourceLocation: sourceLocation)
         #expect(decoded.rootID == (task.rootID ?? task.id), sourceLocation: sourceLocation)

@@ -46,7 +46,7 @@ enum MessageFuzzer {
     /// A random task to publish: every field Celery sends, with random values.
     static func task(using rng: inout some RandomNumberGenerator) -> TaskMessage {
         func date() -> Date {  // Python's datetime: years 1 to 9999, whole microseconds
-            let micros = Int64.random(in: -62_135_596_800_000_000 ... 253_402_300_799_999_999, using: &rng)
+            let micros = Int64.random(in: -62_135_596_800_000_000...253_402_300_799_999_999, using: &rng)
             return Date(timeIntervalSince1970: Double(micros) / 1e6)
         }
         func limit() -> Duration? { rng.chance(0.5) ? nil : .milliseconds(rng.int(1...1_000_000_000)) }
@@ -66,7 +66,8 @@ enum MessageFuzzer {
     /// Any message: random bytes, or a Celery message with up to five mutations.
     static func message(using rng: inout some RandomNumberGenerator) -> FuzzMessage {
         if rng.chance(0.15) {
-            let headers: AMQPTable? = rng.chance(0.5) ? nil : AMQPTable((0..<rng.int(0...4)).map { _ in (rng.pick(celeryKeys), rng.amqpValue()) })
+            let headers: AMQPTable? =
+                rng.chance(0.5) ? nil : AMQPTable((0..<rng.int(0...4)).map { _ in (rng.pick(celeryKeys), rng.amqpValue()) })
             return FuzzMessage(
                 properties: AMQPBasicProperties(headers: headers), body: rng.bytes(rng.int(0...300)),
                 routingKey: rng.chance(0.8) ? rng.word() : "", history: ["random bytes"])
@@ -120,7 +121,8 @@ enum MessageFuzzer {
             message.properties.contentType = rng.chance(0.7) ? rng.pick(contentTypes) : rng.text()
             what = "content type"
         case 11:
-            message.properties.contentEncoding = rng.chance(0.7) ? rng.pick(["utf-8", "UTF8", "binary", "latin-1", "", "gzip"]) : rng.text()
+            message.properties.contentEncoding =
+                rng.chance(0.7) ? rng.pick(["utf-8", "UTF8", "binary", "latin-1", "", "gzip"]) : rng.text()
             what = "content encoding"
         case 12:
             message.routingKey = rng.chance(0.5) ? "" : rng.text()
@@ -144,7 +146,9 @@ enum MessageFuzzer {
 
     /// Byte sequences that are not UTF-8: a lone continuation byte, an overlong encoding, a
     /// UTF-16 surrogate, a code point past U+10FFFF, a truncated sequence, bytes never used.
-    static let invalidUTF8: [[UInt8]] = [[0x80], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82], [0xFF], [0xFE, 0xFF]]
+    static let invalidUTF8: [[UInt8]] = [
+        [0x80], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82], [0xFF], [0xFE, 0xFF],
+    ]
 
     /// Content types clients send, the refused ones included.
     static let contentTypes = [
@@ -171,7 +175,8 @@ enum MessageFuzzer {
 
     /// `[[[…]]]` or `{"a":{"a":…}}`, `depth` levels, sometimes left unclosed.
     static func deepJSON(depth: Int, using rng: inout some RandomNumberGenerator) -> [UInt8] {
-        let (open, close): ([UInt8], [UInt8]) = rng.chance(0.5) ? (Array("[".utf8), Array("]".utf8)) : (Array("{\"a\":".utf8), Array("}".utf8))
+        let (open, close): ([UInt8], [UInt8]) =
+            rng.chance(0.5) ? (Array("[".utf8), Array("]".utf8)) : (Array("{\"a\":".utf8), Array("}".utf8))
         var bytes: [UInt8] = []
         bytes.reserveCapacity(depth * (open.count + close.count) + 1)
         for _ in 0..<depth { bytes += open }

@@ -86,7 +86,8 @@ extension RandomNumberGenerator {
         case 8: return .uint64(UInt64.random(in: .min ... .max, using: &self))
         case 9: return .float(Float(bitPattern: UInt32.random(in: .min ... .max, using: &self)))
         case 10: return .double(Double(bitPattern: UInt64.random(in: .min ... .max, using: &self)))
-        case 11: return .decimal(scale: UInt8.random(in: .min ... .max, using: &self), value: UInt32.random(in: .min ... .max, using: &self))
+        case 11:
+            return .decimal(scale: UInt8.random(in: .min ... .max, using: &self), value: UInt32.random(in: .min ... .max, using: &self))
         case 12: return .string(chance(0.5) ? text() : isoTimeLike())
         case 13: return .bytes(bytes(int(0...8)))
         case 14: return .timestamp(chance(0.5) ? UInt64(int(0...4_000_000_000)) : UInt64.random(in: .min ... .max, using: &self))

@@ -23,7 +23,8 @@ struct FuzzRegressionTests {
         let error = refusal(AMQPBasicProperties(contentType: "text/x\r\n\u{85}\u{1B}"))
         #expect(
             error?.message
-                == #"content type 'text/x\r\n\u0085\u001b' is not supported; Warren reads only application/json (Celery: task_serializer='json')"#)
+                == #"content type 'text/x\r\n\u0085\u001b' is not supported; Warren reads only application/json (Celery: task_serializer='json')"#
+        )
         let encoding = refusal(AMQPBasicProperties(contentEncoding: "utf\n16"))
         #expect(encoding?.message == #"content encoding 'utf\n16' is not supported; Warren reads only utf-8"#)
     }
@@ -66,8 +67,12 @@ struct FuzzRegressionTests {
 
     @Test("an invalid JSON escape before a byte that is not printable ASCII names the byte")
     func invalidEscapeByte() {
-        #expect(refusal(AMQPBasicProperties(), "[[\"\\é\"]]")?.message == #"body: invalid JSON: invalid escape: '\' before byte 0xC3 at line 1, column 4"#)
-        #expect(refusal(AMQPBasicProperties(), "[[\"\\\u{7F}\"]]")?.message == #"body: invalid JSON: invalid escape: '\' before byte 0x7F at line 1, column 4"#)
+        #expect(
+            refusal(AMQPBasicProperties(), "[[\"\\é\"]]")?.message
+                == #"body: invalid JSON: invalid escape: '\' before byte 0xC3 at line 1, column 4"#)
+        #expect(
+            refusal(AMQPBasicProperties(), "[[\"\\\u{7F}\"]]")?.message
+                == #"body: invalid JSON: invalid escape: '\' before byte 0x7F at line 1, column 4"#)
         #expect(refusal(AMQPBasicProperties(), "[[\"\\q\"]]")?.message == #"body: invalid JSON: invalid escape '\q' at line 1, column 4"#)
     }
 
@@ -125,6 +130,8 @@ struct FuzzRegressionTests {
     func sizeUnitEscaped() {
         #expect(
             problems("queues: { q: {} }\nmax_message_size: \"16MiB\\n- b\"\n")
-                == [#"warren.yaml:2:19: max_message_size: expected a size like 512MiB or 2GiB, got "16MiB\n- b" (unknown unit "MiB\n- b"; use B, KiB, MiB, GiB, TiB, KB, MB, GB or TB)"#])
+                == [
+                    #"warren.yaml:2:19: max_message_size: expected a size like 512MiB or 2GiB, got "16MiB\n- b" (unknown unit "MiB\n- b"; use B, KiB, MiB, GiB, TiB, KB, MB, GB or TB)"#
+                ])
     }
 }

@@ -38,12 +38,14 @@ struct SettlePathFuzzTests {
             var budget = frameMax - 400
             if rng.chance(0.2) {  // a client's own x-warren- headers, of any size
                 let size = rng.int(0...budget / 2)
-                headers[rng.pick([DeadLetterHeaders.firstFailure, "x-warren-pad", DeadLetterHeaders.exchange])] = .string(Self.text(size, using: &rng))
+                headers[rng.pick([DeadLetterHeaders.firstFailure, "x-warren-pad", DeadLetterHeaders.exchange])] = .string(
+                    Self.text(size, using: &rng))
                 budget -= size + 40
             }
             while budget > 0 && rng.chance(0.8) {
                 let size = rng.int(0...budget)
-                headers["h\(headers.count)"] = rng.chance(0.2)
+                headers["h\(headers.count)"] =
+                    rng.chance(0.2)
                     ? .array([.string(Self.text(size / 2, using: &rng)), .int64(.max), .table(["k": .bytes(rng.bytes(size / 4))])])
                     : .string(Self.text(size, using: &rng))
                 budget -= size + 20
@@ -51,7 +53,8 @@ struct SettlePathFuzzTests {
             let original = AMQPBasicProperties(
                 contentType: "application/json", contentEncoding: "utf-8", headers: headers, deliveryMode: .persistent,
                 correlationID: rng.chance(0.5) ? String(repeating: "c", count: rng.int(0...255)) : nil,
-                replyTo: rng.chance(0.5) ? "replies" : nil, messageID: rng.chance(0.5) ? String(repeating: "m", count: rng.int(0...255)) : nil)
+                replyTo: rng.chance(0.5) ? "replies" : nil,
+                messageID: rng.chance(0.5) ? String(repeating: "m", count: rng.int(0...255)) : nil)
             guard original.fits(frameMax: frameMax) else { continue }  // the broker would not have taken it
             let delivery = AMQPDelivery(
                 channel: 1, consumerTag: "c", deliveryTag: 1, redelivered: false, exchange: "", routingKey: "q",
@@ -59,7 +62,8 @@ struct SettlePathFuzzTests {
             let error = Self.text(rng.int(0...300_000), using: &rng)
             let task = Self.text(rng.int(1...2000), using: &rng)
             let errorType = Self.text(rng.int(0...600), using: &rng)
-            let context = "round \(round), frame_max \(frameMax), headers \(headers.encodedSize) bytes, error \(error.utf8.count) (seed \(seed))"
+            let context =
+                "round \(round), frame_max \(frameMax), headers \(headers.encodedSize) bytes, error \(error.utf8.count) (seed \(seed))"
 
             var full = original
             full.headers = DeadLetterHeaders.adding(

@@ -14,45 +14,49 @@ struct CronDaylightSavingTests {
     func berlinSpringDaily() throws {
         let cron = try CronExpression("30 2 * * *")
         let fires = cron.fires(after: instant("2025-03-28T12:00:00Z"), through: instant("2025-04-01T12:00:00Z"), in: berlin)
-        #expect(fires == [
-            instant("2025-03-29T01:30:00Z"),  // 02:30 CET
-            instant("2025-03-31T00:30:00Z"),  // 02:30 CEST; none on the 30th
-            instant("2025-04-01T00:30:00Z"),
-        ])
+        #expect(
+            fires == [
+                instant("2025-03-29T01:30:00Z"),  // 02:30 CET
+                instant("2025-03-31T00:30:00Z"),  // 02:30 CEST; none on the 30th
+                instant("2025-04-01T00:30:00Z"),
+            ])
     }
 
     @Test("Berlin, spring: an hourly :30 has no 02:30 that day")
     func berlinSpringHourly() throws {
         let cron = try CronExpression("30 * * * *")
         let fires = cron.fires(after: instant("2025-03-29T23:00:00Z"), through: instant("2025-03-30T03:00:00Z"), in: berlin)
-        #expect(fires == [
-            instant("2025-03-29T23:30:00Z"),  // 00:30 CET
-            instant("2025-03-30T00:30:00Z"),  // 01:30 CET
-            instant("2025-03-30T01:30:00Z"),  // 03:30 CEST
-            instant("2025-03-30T02:30:00Z"),  // 04:30 CEST
-        ])
+        #expect(
+            fires == [
+                instant("2025-03-29T23:30:00Z"),  // 00:30 CET
+                instant("2025-03-30T00:30:00Z"),  // 01:30 CET
+                instant("2025-03-30T01:30:00Z"),  // 03:30 CEST
+                instant("2025-03-30T02:30:00Z"),  // 04:30 CEST
+            ])
     }
 
     @Test("Berlin, autumn: a daily 02:30 fires once, at the first 02:30")
     func berlinAutumnDaily() throws {
         let cron = try CronExpression("30 2 * * *")
         let fires = cron.fires(after: instant("2025-10-25T12:00:00Z"), through: instant("2025-10-27T12:00:00Z"), in: berlin)
-        #expect(fires == [
-            instant("2025-10-26T00:30:00Z"),  // 02:30 CEST, not 01:30Z (02:30 CET)
-            instant("2025-10-27T01:30:00Z"),  // 02:30 CET
-        ])
+        #expect(
+            fires == [
+                instant("2025-10-26T00:30:00Z"),  // 02:30 CEST, not 01:30Z (02:30 CET)
+                instant("2025-10-27T01:30:00Z"),  // 02:30 CET
+            ])
     }
 
     @Test("Berlin, autumn: an hourly :30 fires once for the repeated hour")
     func berlinAutumnHourly() throws {
         let cron = try CronExpression("30 * * * *")
         let fires = cron.fires(after: instant("2025-10-25T22:00:00Z"), through: instant("2025-10-26T03:00:00Z"), in: berlin)
-        #expect(fires == [
-            instant("2025-10-25T22:30:00Z"),  // 00:30 CEST
-            instant("2025-10-25T23:30:00Z"),  // 01:30 CEST
-            instant("2025-10-26T00:30:00Z"),  // 02:30 CEST (the first 02:30)
-            instant("2025-10-26T02:30:00Z"),  // 03:30 CET; the second 02:30 (01:30Z) does not fire
-        ])
+        #expect(
+            fires == [
+                instant("2025-10-25T22:30:00Z"),  // 00:30 CEST
+                instant("2025-10-25T23:30:00Z"),  // 01:30 CEST
+                instant("2025-10-26T00:30:00Z"),  // 02:30 CEST (the first 02:30)
+                instant("2025-10-26T02:30:00Z"),  // 03:30 CET; the second 02:30 (01:30Z) does not fire
+            ])
         // From inside the second pass of the repeated hour, the next fire is 03:30 CET.
         #expect(cron.next(after: instant("2025-10-26T01:10:00Z"), in: berlin) == instant("2025-10-26T02:30:00Z"))
         // And the current tick is the first 02:30, not the second.
@@ -67,7 +71,8 @@ struct CronDaylightSavingTests {
         let dailyFires = daily.fires(after: instant("2025-03-08T12:00:00Z"), through: instant("2025-03-10T12:00:00Z"), in: newYork)
         #expect(dailyFires == [instant("2025-03-10T06:30:00Z")])  // 02:30 EDT on the 10th
         let hourly = try CronExpression("30 * * * *")
-        #expect(hourly.next(after: instant("2025-03-09T06:30:00Z"), in: newYork) == instant("2025-03-09T07:30:00Z"))  // 01:30 EST -> 03:30 EDT
+        // 01:30 EST -> 03:30 EDT
+        #expect(hourly.next(after: instant("2025-03-09T06:30:00Z"), in: newYork) == instant("2025-03-09T07:30:00Z"))
     }
 
     @Test("New York, autumn: 01:30 fires once, at the first 01:30; 02:30 is not repeated")
@@ -122,7 +127,8 @@ private struct ReferenceScan {
         while minute <= end {
             let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .weekday], from: minute)
             let hourEarlier = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: minute.addingTimeInterval(-3_600))
-            let repeated = hourEarlier.year == parts.year && hourEarlier.month == parts.month && hourEarlier.day == parts.day
+            let repeated =
+                hourEarlier.year == parts.year && hourEarlier.month == parts.month && hourEarlier.day == parts.day
                 && hourEarlier.hour == parts.hour && hourEarlier.minute == parts.minute
             if !repeated, matches(parts) { fires.append(minute) }
             minute = minute.addingTimeInterval(60)

@@ -45,7 +45,9 @@ struct CronNextTests {
         let cron = try CronExpression("0 0 1 * MON")
         // Sunday the 1st fired at midnight: the next is Monday the 2nd, then the Mondays, then the 1st (a Tuesday).
         let fires = cron.fires(after: instant("2025-06-01T00:00:00Z"), through: instant("2025-07-01T00:00:00Z"), in: utcZone)
-        #expect(fires == ["2025-06-02", "2025-06-09", "2025-06-16", "2025-06-23", "2025-06-30", "2025-07-01"].map { instant("\($0)T00:00:00Z") })
+        #expect(
+            fires
+                == ["2025-06-02", "2025-06-09", "2025-06-16", "2025-06-23", "2025-06-30", "2025-07-01"].map { instant("\($0)T00:00:00Z") })
     }
 
     @Test("the restricted day field alone when the other is *")

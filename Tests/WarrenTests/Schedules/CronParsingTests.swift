@@ -106,11 +106,15 @@ struct CronParsingTests {
             ("-5 * * * *", .syntax, "minute: \"-5\" is not a value or a range a-b"),
             ("* 20-5 * * *", .syntax, "hour: range 20-5 runs backwards; write it as 20-23,0-5"),
             ("* * * * FRI-MON", .syntax, "day-of-week: range FRI-MON runs backwards; write it as 5-6,0-1"),
-            ("@reboot", .syntax,
-             "unknown shortcut \"@reboot\"; expected @yearly, @annually, @monthly, @weekly, @daily, @midnight or @hourly"),
+            (
+                "@reboot", .syntax,
+                "unknown shortcut \"@reboot\"; expected @yearly, @annually, @monthly, @weekly, @daily, @midnight or @hourly"
+            ),
             ("0 0 30 2 *", .neverFires, "day-of-month: 30 never occurs in month 2, so the schedule never fires"),
-            ("0 0 31 APR,JUN,SEP,NOV *", .neverFires,
-             "day-of-month: 31 never occurs in months APR,JUN,SEP,NOV, so the schedule never fires"),
+            (
+                "0 0 31 APR,JUN,SEP,NOV *", .neverFires,
+                "day-of-month: 31 never occurs in months APR,JUN,SEP,NOV, so the schedule never fires"
+            ),
             ("0 0 30-31 FEB */2", .neverFires, "day-of-month: 30-31 never occurs in month FEB, so the schedule never fires"),
         ])
     func errors(text: String, code: ScheduleError.Code, message: String) {

@@ -93,7 +93,9 @@ struct FirePlanTests {
         #expect(plan.wakeAt == seconds(30, from: tick))
         // The grace is one period when that is shorter than 10 s.
         let every5s = ScheduleTiming.every(try IntervalSchedule(every: .seconds(5)))
-        #expect(FirePlan(timing: every5s, now: seconds(4.9, from: tick), lastFired: nil, leadingSince: seconds(4.9, from: tick)).fire?.tick == tick)
+        #expect(
+            FirePlan(timing: every5s, now: seconds(4.9, from: tick), lastFired: nil, leadingSince: seconds(4.9, from: tick)).fire?.tick
+                == tick)
     }
 
     @Test("first start: waits for the next tick when the current one is older than the grace")

@@ -51,10 +51,11 @@ struct SupervisorStateTests {
         var id = 1
         for expected in [1, 2, 4, 8, 16, 30, 30] as [Int64] {
             now += .seconds(1)
-            #expect(state.childExited(c(id), exit: .exited(1), running: [], finished: 0, now: now) == [
-                .note(.childRestarting(a, c(id), .crashed, .exited(1), running: [], after: .seconds(expected))),
-                .scheduleRestart(a, after: .seconds(expected)),
-            ])
+            #expect(
+                state.childExited(c(id), exit: .exited(1), running: [], finished: 0, now: now) == [
+                    .note(.childRestarting(a, c(id), .crashed, .exited(1), running: [], after: .seconds(expected))),
+                    .scheduleRestart(a, after: .seconds(expected)),
+                ])
             #expect(state.restartTimerFired(a, now: now) == [.spawn(a, c(id + 1))])
             #expect(state.restartTimerFired(a, now: now) == [])  // a spawn is under way
             id += 1
@@ -72,10 +73,11 @@ struct SupervisorStateTests {
             _ = state.childStarted(c(n + 1), now: t0)
         }
         _ = state.childReady(c(4))
-        #expect(state.childExited(c(4), exit: .signalled(SIGSEGV), running: [], finished: 0, now: t0) == [
-            .note(.childRestarting(a, c(4), .killed, .signalled(SIGSEGV), running: [], after: .seconds(1))),
-            .scheduleRestart(a, after: .seconds(1)),
-        ])
+        #expect(
+            state.childExited(c(4), exit: .signalled(SIGSEGV), running: [], finished: 0, now: t0) == [
+                .note(.childRestarting(a, c(4), .killed, .signalled(SIGSEGV), running: [], after: .seconds(1))),
+                .scheduleRestart(a, after: .seconds(1)),
+            ])
     }
 
     @Test("the delay goes back to 1 s when the child that died had run over a minute")
@@ -88,16 +90,18 @@ struct SupervisorStateTests {
         _ = state.restartTimerFired(a, now: t0 + .seconds(61))
         _ = state.childStarted(c(3), now: t0 + .seconds(61))
         // Ran 60 s: not yet over a minute, the doubling goes on.
-        #expect(state.childExited(c(3), exit: .exited(1), running: [], finished: 0, now: t0 + .seconds(121)) == [
-            .note(.childRestarting(a, c(3), .crashed, .exited(1), running: [], after: .seconds(4))),
-            .scheduleRestart(a, after: .seconds(4)),
-        ])
+        #expect(
+            state.childExited(c(3), exit: .exited(1), running: [], finished: 0, now: t0 + .seconds(121)) == [
+                .note(.childRestarting(a, c(3), .crashed, .exited(1), running: [], after: .seconds(4))),
+                .scheduleRestart(a, after: .seconds(4)),
+            ])
         _ = state.restartTimerFired(a, now: t0 + .seconds(125))
         _ = state.childStarted(c(4), now: t0 + .seconds(125))
-        #expect(state.childExited(c(4), exit: .exited(1), running: [], finished: 0, now: t0 + .seconds(186)) == [
-            .note(.childRestarting(a, c(4), .crashed, .exited(1), running: [], after: .seconds(1))),
-            .scheduleRestart(a, after: .seconds(1)),
-        ])
+        #expect(
+            state.childExited(c(4), exit: .exited(1), running: [], finished: 0, now: t0 + .seconds(186)) == [
+                .note(.childRestarting(a, c(4), .crashed, .exited(1), running: [], after: .seconds(1))),
+                .scheduleRestart(a, after: .seconds(1)),
+            ])
     }
 
     @Test("a spawn that fails is tried again with the backoff")
@@ -116,24 +120,27 @@ struct SupervisorStateTests {
     func recycleVersusCrash() {
         var state = pool([a])
         #expect(state.childRecycling(c(1), reason: "max-tasks") == [])
-        #expect(state.childExited(c(1), exit: .exited(0), running: [], finished: 100, now: t0) == [
-            .note(.childRecycled(a, c(1), reason: "max-tasks", .exited(0), running: [])),
-            .spawn(a, c(2)),
-        ])
+        #expect(
+            state.childExited(c(1), exit: .exited(0), running: [], finished: 100, now: t0) == [
+                .note(.childRecycled(a, c(1), reason: "max-tasks", .exited(0), running: [])),
+                .spawn(a, c(2)),
+            ])
         #expect(state.tasksFinishedByExitedChildren == 100)
         _ = state.childStarted(c(2), now: t0)
         _ = state.childRecycling(c(2), reason: "max-memory")
-        #expect(state.childExited(c(2), exit: .exited(1), running: ["t"], finished: 0, now: t0) == [
-            .note(.childRestarting(a, c(2), .crashed, .exited(1), running: ["t"], after: .seconds(1))),
-            .scheduleRestart(a, after: .seconds(1)),
-        ])
+        #expect(
+            state.childExited(c(2), exit: .exited(1), running: ["t"], finished: 0, now: t0) == [
+                .note(.childRestarting(a, c(2), .crashed, .exited(1), running: ["t"], after: .seconds(1))),
+                .scheduleRestart(a, after: .seconds(1)),
+            ])
         _ = state.restartTimerFired(a, now: t0)
         _ = state.childStarted(c(3), now: t0)
         // Exiting with 0 unasked is no recycling either.
-        #expect(state.childExited(c(3), exit: .exited(0), running: [], finished: 0, now: t0) == [
-            .note(.childRestarting(a, c(3), .crashed, .exited(0), running: [], after: .seconds(2))),
-            .scheduleRestart(a, after: .seconds(2)),
-        ])
+        #expect(
+            state.childExited(c(3), exit: .exited(0), running: [], finished: 0, now: t0) == [
+                .note(.childRestarting(a, c(3), .crashed, .exited(0), running: [], after: .seconds(2))),
+                .scheduleRestart(a, after: .seconds(2)),
+            ])
     }
 
     // MARK: - Shutdown
@@ -141,19 +148,22 @@ struct SupervisorStateTests {
     @Test("a warm shutdown sends SIGTERM to every child and finishes only when all are gone")
     func shutdownWaitsForEveryChild() {
         var state = pool([a, b])
-        #expect(state.shutdownRequested(timeout: .seconds(60)) == [
-            .note(.shuttingDown(children: 2)), .notifySystemd(.stopping),
-            .signal(c(1), SIGTERM), .signal(c(2), SIGTERM),
-            .scheduleShutdownTimeout(after: .seconds(60)),
-        ])
-        #expect(state.childExited(c(2), exit: .exited(0), running: [], finished: 3, now: t0) == [
-            .note(.childStopped(b, c(2), .exited(0), running: [])),
-        ])
+        #expect(
+            state.shutdownRequested(timeout: .seconds(60)) == [
+                .note(.shuttingDown(children: 2)), .notifySystemd(.stopping),
+                .signal(c(1), SIGTERM), .signal(c(2), SIGTERM),
+                .scheduleShutdownTimeout(after: .seconds(60)),
+            ])
+        #expect(
+            state.childExited(c(2), exit: .exited(0), running: [], finished: 3, now: t0) == [
+                .note(.childStopped(b, c(2), .exited(0), running: []))
+            ])
         // Not restarted, even when it crashed.
-        #expect(state.childExited(c(1), exit: .signalled(SIGSEGV), running: [], finished: 0, now: t0) == [
-            .note(.childStopped(a, c(1), .signalled(SIGSEGV), running: [])),
-            .finish(0),
-        ])
+        #expect(
+            state.childExited(c(1), exit: .signalled(SIGSEGV), running: [], finished: 0, now: t0) == [
+                .note(.childStopped(a, c(1), .signalled(SIGSEGV), running: [])),
+                .finish(0),
+            ])
         #expect(state.restartTimerFired(a, now: t0) == [])
         #expect(state.shutdownTimeoutPassed() == [])
         #expect(state.killTimerFired() == [])
@@ -165,22 +175,25 @@ struct SupervisorStateTests {
         _ = state.childExited(c(2), exit: .exited(1), running: [], finished: 0, now: t0)
         #expect(state.restartTimerFired(b, now: t0) == [.spawn(b, c(3))])
         _ = state.shutdownRequested(timeout: .seconds(60))
-        #expect(state.childExited(c(1), exit: .exited(0), running: [], finished: 0, now: t0) == [
-            .note(.childStopped(a, c(1), .exited(0), running: [])),  // no finish: c3 is coming
-        ])
+        #expect(
+            state.childExited(c(1), exit: .exited(0), running: [], finished: 0, now: t0) == [
+                .note(.childStopped(a, c(1), .exited(0), running: []))  // no finish: c3 is coming
+            ])
         #expect(state.childStarted(c(3), now: t0) == [.note(.childStarted(b, c(3))), .signal(c(3), SIGTERM)])
-        #expect(state.childExited(c(3), exit: .exited(0), running: [], finished: 0, now: t0) == [
-            .note(.childStopped(b, c(3), .exited(0), running: [])), .finish(0),
-        ])
+        #expect(
+            state.childExited(c(3), exit: .exited(0), running: [], finished: 0, now: t0) == [
+                .note(.childStopped(b, c(3), .exited(0), running: [])), .finish(0),
+            ])
     }
 
     @Test("a spawn that fails during the shutdown is not retried and lets it finish")
     func spawnFailsDuringShutdown() {
         var state = State()
         _ = state.start([a], now: t0)
-        #expect(state.shutdownRequested(timeout: .seconds(5)) == [
-            .note(.shuttingDown(children: 0)), .notifySystemd(.stopping), .scheduleShutdownTimeout(after: .seconds(5)),
-        ])
+        #expect(
+            state.shutdownRequested(timeout: .seconds(5)) == [
+                .note(.shuttingDown(children: 0)), .notifySystemd(.stopping), .scheduleShutdownTimeout(after: .seconds(5)),
+            ])
         #expect(state.spawnFailed(c(1), now: t0) == [.finish(0)])
     }
 
@@ -188,9 +201,10 @@ struct SupervisorStateTests {
     func shutdownWithoutChildren() {
         var state = pool([a])
         _ = state.childExited(c(1), exit: .exited(1), running: [], finished: 0, now: t0)
-        #expect(state.shutdownRequested(timeout: .seconds(60)) == [
-            .note(.shuttingDown(children: 0)), .notifySystemd(.stopping), .scheduleShutdownTimeout(after: .seconds(60)), .finish(0),
-        ])
+        #expect(
+            state.shutdownRequested(timeout: .seconds(60)) == [
+                .note(.shuttingDown(children: 0)), .notifySystemd(.stopping), .scheduleShutdownTimeout(after: .seconds(60)), .finish(0),
+            ])
         #expect(state.shutdownRequested(timeout: .seconds(60)) == [])  // finished: a second signal changes nothing
     }
 
@@ -198,9 +212,10 @@ struct SupervisorStateTests {
     func secondSignal() {
         var state = pool([a, b])
         _ = state.shutdownRequested(timeout: .seconds(60))
-        #expect(state.shutdownRequested(timeout: .seconds(60)) == [
-            .note(.stoppingNow(.secondSignal)), .signal(c(1), SIGTERM), .signal(c(2), SIGTERM), .scheduleKill(after: .seconds(10)),
-        ])
+        #expect(
+            state.shutdownRequested(timeout: .seconds(60)) == [
+                .note(.stoppingNow(.secondSignal)), .signal(c(1), SIGTERM), .signal(c(2), SIGTERM), .scheduleKill(after: .seconds(10)),
+            ])
         #expect(state.shutdownRequested(timeout: .seconds(60)) == [])  // a third signal
         #expect(state.shutdownTimeoutPassed() == [])  // stopping already
         _ = state.childExited(c(1), exit: .exited(0), running: [], finished: 0, now: t0)
@@ -211,9 +226,10 @@ struct SupervisorStateTests {
     func shutdownTimeout() {
         var state = pool([a])
         _ = state.shutdownRequested(timeout: .seconds(2))
-        #expect(state.shutdownTimeoutPassed() == [
-            .note(.stoppingNow(.shutdownTimeout(.seconds(2)))), .signal(c(1), SIGTERM), .scheduleKill(after: .seconds(10)),
-        ])
+        #expect(
+            state.shutdownTimeoutPassed() == [
+                .note(.stoppingNow(.shutdownTimeout(.seconds(2)))), .signal(c(1), SIGTERM), .scheduleKill(after: .seconds(10)),
+            ])
         #expect(state.shutdownRequested(timeout: .seconds(2)) == [])  // a second signal after it
     }
 
@@ -235,9 +251,10 @@ struct SupervisorStateTests {
     func readyAnnouncement() {
         var state = pool([a, b], ready: false)
         #expect(state.childReady(c(1)) == [.note(.childConsuming(a, c(1)))])
-        #expect(state.childReady(c(2)) == [
-            .note(.childConsuming(b, c(2))), .note(.everyChildReady(children: 2)), .notifySystemd(.ready(consuming: 2, of: 2)),
-        ])
+        #expect(
+            state.childReady(c(2)) == [
+                .note(.childConsuming(b, c(2))), .note(.everyChildReady(children: 2)), .notifySystemd(.ready(consuming: 2, of: 2)),
+            ])
         #expect(state.childReady(c(2)) == [.note(.childConsuming(b, c(2)))])
         #expect(counts(state) == [2, 2])
     }
@@ -262,9 +279,10 @@ struct SupervisorStateTests {
         #expect(state.deathsQueried("t", from: c(1), endedChildren: [:]) == [])
         #expect(state.childExited(c(1), exit: .signalled(SIGKILL), running: ["t"], finished: 0, now: t0) == [])
         // The exit counted the death once.
-        #expect(state.deathsQueried("t", from: c(2), endedChildren: [:]) == [
-            .answerDeaths(to: c(2), SupervisorNotice(id: "t", deaths: TaskDeaths(count: 1, reason: "poison"))),
-        ])
+        #expect(
+            state.deathsQueried("t", from: c(2), endedChildren: [:]) == [
+                .answerDeaths(to: c(2), SupervisorNotice(id: "t", deaths: TaskDeaths(count: 1, reason: "poison")))
+            ])
         #expect(!state.isLive(c(1)))
     }
 
@@ -275,20 +293,24 @@ struct SupervisorStateTests {
         var state = pool([a, b])
         let running: [ID: [String: Double?]] = [c(1): ["late": 100, "ok": nil], c(2): ["fine": 200]]
         #expect(state.hardLimitTick(wallClock: 100, running: running) == [])  // not past it yet
-        #expect(state.hardLimitTick(wallClock: 150, running: running) == [
-            .note(.hardLimitKill(a, c(1), tasks: ["late"])), .signal(c(1), SIGKILL),
-        ])
+        #expect(
+            state.hardLimitTick(wallClock: 150, running: running) == [
+                .note(.hardLimitKill(a, c(1), tasks: ["late"])), .signal(c(1), SIGKILL),
+            ])
         #expect(state.hardLimitTick(wallClock: 160, running: running) == [])  // once
-        #expect(state.childExited(c(1), exit: .signalled(SIGKILL), running: ["late", "ok"], finished: 0, now: t0) == [
-            .note(.childRestarting(a, c(1), .timeLimit, .signalled(SIGKILL), running: ["late", "ok"], after: .seconds(1))),
-            .scheduleRestart(a, after: .seconds(1)),
-        ])
-        #expect(state.deathsQueried("late", from: c(2), endedChildren: [:]) == [
-            .answerDeaths(to: c(2), SupervisorNotice(id: "late", deaths: TaskDeaths(count: 1, reason: "time-limit"))),
-        ])
-        #expect(state.deathsQueried("other", from: c(2), endedChildren: [:]) == [
-            .answerDeaths(to: c(2), SupervisorNotice(id: "other", deaths: nil)),
-        ])
+        #expect(
+            state.childExited(c(1), exit: .signalled(SIGKILL), running: ["late", "ok"], finished: 0, now: t0) == [
+                .note(.childRestarting(a, c(1), .timeLimit, .signalled(SIGKILL), running: ["late", "ok"], after: .seconds(1))),
+                .scheduleRestart(a, after: .seconds(1)),
+            ])
+        #expect(
+            state.deathsQueried("late", from: c(2), endedChildren: [:]) == [
+                .answerDeaths(to: c(2), SupervisorNotice(id: "late", deaths: TaskDeaths(count: 1, reason: "time-limit")))
+            ])
+        #expect(
+            state.deathsQueried("other", from: c(2), endedChildren: [:]) == [
+                .answerDeaths(to: c(2), SupervisorNotice(id: "other", deaths: nil))
+            ])
     }
 
     @Test("a death reported BEFORE its exit is taken: the ended child counts, and only once after its exit")
@@ -301,33 +323,38 @@ struct SupervisorStateTests {
             _ = state.childStarted(c(next), now: t0)
         }
         // c4 crashed running "t"; the broker redelivered to c2 before c4's exit was taken.
-        #expect(state.deathsQueried("t", from: c(2), endedChildren: [c(4): ["t", "u"]]) == [
-            .answerDeaths(to: c(2), SupervisorNotice(id: "t", deaths: TaskDeaths(count: 3, reason: "poison"))),
-        ])
+        #expect(
+            state.deathsQueried("t", from: c(2), endedChildren: [c(4): ["t", "u"]]) == [
+                .answerDeaths(to: c(2), SupervisorNotice(id: "t", deaths: TaskDeaths(count: 3, reason: "poison")))
+            ])
         // A task c4 was not running is not blamed on it.
-        #expect(state.deathsQueried("v", from: c(2), endedChildren: [c(4): ["t", "u"]]) == [
-            .answerDeaths(to: c(2), SupervisorNotice(id: "v", deaths: nil)),
-        ])
+        #expect(
+            state.deathsQueried("v", from: c(2), endedChildren: [c(4): ["t", "u"]]) == [
+                .answerDeaths(to: c(2), SupervisorNotice(id: "v", deaths: nil))
+            ])
         _ = state.childExited(c(4), exit: .signalled(SIGSEGV), running: ["t", "u"], finished: 0, now: t0)
         // The I/O side may still list c4 among the ended: its exit is taken, it is not counted twice.
-        #expect(state.deathsQueried("t", from: c(2), endedChildren: [c(4): ["t", "u"]]) == [
-            .answerDeaths(to: c(2), SupervisorNotice(id: "t", deaths: TaskDeaths(count: 3, reason: "poison"))),
-        ])
+        #expect(
+            state.deathsQueried("t", from: c(2), endedChildren: [c(4): ["t", "u"]]) == [
+                .answerDeaths(to: c(2), SupervisorNotice(id: "t", deaths: TaskDeaths(count: 3, reason: "poison")))
+            ])
     }
 
     @Test("a death reported AFTER its exit is taken is counted from the record")
     func deathsQueryAfterExit() {
         var state = pool([a, b])
         _ = state.childExited(c(1), exit: .exited(139), running: ["t"], finished: 0, now: t0)
-        #expect(state.deathsQueried("t", from: c(2), endedChildren: [:]) == [
-            .answerDeaths(to: c(2), SupervisorNotice(id: "t", deaths: TaskDeaths(count: 1, reason: "poison"))),
-        ])
+        #expect(
+            state.deathsQueried("t", from: c(2), endedChildren: [:]) == [
+                .answerDeaths(to: c(2), SupervisorNotice(id: "t", deaths: TaskDeaths(count: 1, reason: "poison")))
+            ])
         // The asker's own death is not counted by itself: it is running the task again.
         _ = state.restartTimerFired(a, now: t0)
         _ = state.childStarted(c(3), now: t0)
-        #expect(state.deathsQueried("t", from: c(3), endedChildren: [c(3): ["t"]]) == [
-            .answerDeaths(to: c(3), SupervisorNotice(id: "t", deaths: TaskDeaths(count: 1, reason: "poison"))),
-        ])
+        #expect(
+            state.deathsQueried("t", from: c(3), endedChildren: [c(3): ["t"]]) == [
+                .answerDeaths(to: c(3), SupervisorNotice(id: "t", deaths: TaskDeaths(count: 1, reason: "poison")))
+            ])
     }
 
     @Test("a clean exit blames no task")
@@ -335,9 +362,10 @@ struct SupervisorStateTests {
         var state = pool([a, b])
         _ = state.shutdownRequested(timeout: .seconds(60))
         _ = state.childExited(c(1), exit: .exited(0), running: ["t"], finished: 0, now: t0)
-        #expect(state.deathsQueried("t", from: c(2), endedChildren: [:]) == [
-            .answerDeaths(to: c(2), SupervisorNotice(id: "t", deaths: nil)),
-        ])
+        #expect(
+            state.deathsQueried("t", from: c(2), endedChildren: [:]) == [
+                .answerDeaths(to: c(2), SupervisorNotice(id: "t", deaths: nil))
+            ])
     }
 
     // MARK: - Reload
@@ -350,21 +378,24 @@ struct SupervisorStateTests {
         #expect(state.reloadConfigured([a, b], now: t0) == [.spawn(a, c(3)), .scheduleReloadStepTimeout(step: 1, after: .seconds(30))])
         #expect(state.childStarted(c(3), now: t0) == [.note(.childStarted(a, c(3)))])
         #expect(state.childReady(c(1)) == [])  // the predecessor no longer holds the slot
-        #expect(state.childReady(c(3)) == [
-            .note(.childConsuming(a, c(3))), .signal(c(1), SIGTERM),
-            .spawn(b, c(4)), .scheduleReloadStepTimeout(step: 2, after: .seconds(30)),
-        ])
+        #expect(
+            state.childReady(c(3)) == [
+                .note(.childConsuming(a, c(3))), .signal(c(1), SIGTERM),
+                .spawn(b, c(4)), .scheduleReloadStepTimeout(step: 2, after: .seconds(30)),
+            ])
         #expect(state.reloadStepTimedOut(1) == [])  // that step is over
-        #expect(state.childExited(c(1), exit: .exited(0), running: [], finished: 7, now: t0) == [
-            .note(.childStopped(a, c(1), .exited(0), running: [])),
-        ])
+        #expect(
+            state.childExited(c(1), exit: .exited(0), running: [], finished: 7, now: t0) == [
+                .note(.childStopped(a, c(1), .exited(0), running: []))
+            ])
         _ = state.childStarted(c(4), now: t0)
         // c4 does not consume within 30 s: c2 stops anyway; the reload ends, and the queued one starts.
-        #expect(state.reloadStepTimedOut(2) == [
-            .note(.reloadStepNotReady(b)), .signal(c(2), SIGTERM),
-            .note(.reloaded(children: 2)), .notifySystemd(.ready(consuming: 1, of: 2)),
-            .note(.reloading), .notifySystemd(.reloading), .loadConfig,
-        ])
+        #expect(
+            state.reloadStepTimedOut(2) == [
+                .note(.reloadStepNotReady(b)), .signal(c(2), SIGTERM),
+                .note(.reloaded(children: 2)), .notifySystemd(.ready(consuming: 1, of: 2)),
+                .note(.reloading), .notifySystemd(.reloading), .loadConfig,
+            ])
         #expect(state.reloadRefused() == [.notifySystemd(.ready(consuming: 1, of: 2))])
     }
 
@@ -372,20 +403,23 @@ struct SupervisorStateTests {
     func reloadShrinks() {
         var state = pool([a, b])
         _ = state.reloadRequested()
-        #expect(state.reloadConfigured([a], now: t0) == [
-            .signal(c(2), SIGTERM), .spawn(a, c(3)), .scheduleReloadStepTimeout(step: 1, after: .seconds(30)),
-        ])
+        #expect(
+            state.reloadConfigured([a], now: t0) == [
+                .signal(c(2), SIGTERM), .spawn(a, c(3)), .scheduleReloadStepTimeout(step: 1, after: .seconds(30)),
+            ])
         #expect(state.slotCount == 1)
-        #expect(state.childExited(c(2), exit: .exited(0), running: [], finished: 0, now: t0) == [
-            .note(.childStopped(b, c(2), .exited(0), running: [])),
-        ])
+        #expect(
+            state.childExited(c(2), exit: .exited(0), running: [], finished: 0, now: t0) == [
+                .note(.childStopped(b, c(2), .exited(0), running: []))
+            ])
         _ = state.childStarted(c(3), now: t0)
-        #expect(state.childExited(c(3), exit: .exited(78), running: [], finished: 0, now: t0) == [
-            .note(.childRestarting(a, c(3), .crashed, .exited(78), running: [], after: .seconds(1))),
-            .scheduleRestart(a, after: .seconds(1)),
-            .note(.reloadStepNotReady(a)), .signal(c(1), SIGTERM),
-            .note(.reloaded(children: 1)), .notifySystemd(.ready(consuming: 0, of: 1)),
-        ])
+        #expect(
+            state.childExited(c(3), exit: .exited(78), running: [], finished: 0, now: t0) == [
+                .note(.childRestarting(a, c(3), .crashed, .exited(78), running: [], after: .seconds(1))),
+                .scheduleRestart(a, after: .seconds(1)),
+                .note(.reloadStepNotReady(a)), .signal(c(1), SIGTERM),
+                .note(.reloaded(children: 1)), .notifySystemd(.ready(consuming: 0, of: 1)),
+            ])
         #expect(state.restartTimerFired(b, now: t0) == [])  // the slot is gone
     }
 
@@ -397,18 +431,21 @@ struct SupervisorStateTests {
         #expect(state.spawnFailed(c(2), now: t0) == [.note(.reloaded(children: 1)), .notifySystemd(.ready(consuming: 1, of: 1))])
         #expect(counts(state) == [1, 1])
         #expect(state.childRecycling(c(1), reason: "max-tasks") == [])
-        #expect(state.childExited(c(1), exit: .exited(0), running: [], finished: 0, now: t0) == [
-            .note(.childRecycled(a, c(1), reason: "max-tasks", .exited(0), running: [])), .spawn(a, c(3)),
-        ])
+        #expect(
+            state.childExited(c(1), exit: .exited(0), running: [], finished: 0, now: t0) == [
+                .note(.childRecycled(a, c(1), reason: "max-tasks", .exited(0), running: [])), .spawn(a, c(3)),
+            ])
     }
 
     @Test("a shutdown during a reload stops it, predecessors included; a late config is ignored")
     func shutdownDuringReload() {
         var state = pool([a])
         _ = state.reloadRequested()
-        #expect(state.shutdownRequested(timeout: .seconds(60)) == [
-            .note(.shuttingDown(children: 1)), .notifySystemd(.stopping), .signal(c(1), SIGTERM), .scheduleShutdownTimeout(after: .seconds(60)),
-        ])
+        #expect(
+            state.shutdownRequested(timeout: .seconds(60)) == [
+                .note(.shuttingDown(children: 1)), .notifySystemd(.stopping), .signal(c(1), SIGTERM),
+                .scheduleShutdownTimeout(after: .seconds(60)),
+            ])
         #expect(state.reloadConfigured([a, b], now: t0) == [])
         #expect(state.reloadRefused() == [])
         #expect(state.reloadRequested() == [])
@@ -417,10 +454,11 @@ struct SupervisorStateTests {
         _ = replacing.reloadRequested()
         _ = replacing.reloadConfigured([a], now: t0)
         _ = replacing.childStarted(c(2), now: t0)
-        #expect(replacing.shutdownRequested(timeout: .seconds(60)) == [
-            .note(.shuttingDown(children: 2)), .notifySystemd(.stopping),
-            .signal(c(1), SIGTERM), .signal(c(2), SIGTERM), .scheduleShutdownTimeout(after: .seconds(60)),
-        ])
+        #expect(
+            replacing.shutdownRequested(timeout: .seconds(60)) == [
+                .note(.shuttingDown(children: 2)), .notifySystemd(.stopping),
+                .signal(c(1), SIGTERM), .signal(c(2), SIGTERM), .scheduleShutdownTimeout(after: .seconds(60)),
+            ])
         #expect(replacing.childReady(c(2)) == [.note(.childConsuming(a, c(2)))])  // no reload step left
         #expect(replacing.reloadStepTimedOut(1) == [])
     }

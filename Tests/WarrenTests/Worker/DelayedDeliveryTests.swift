@@ -14,7 +14,8 @@ struct DelayedDeliveryTests {
         #expect(DelayedDelivery.step(atMost: 100) == 100)
     }
 
-    @Test("a step is never above the delay and at most 10% below it", arguments: [100, 150, 999, 1000, 5_000, 60_000, 3_600_000, 86_400_000])
+    @Test(
+        "a step is never above the delay and at most 10% below it", arguments: [100, 150, 999, 1000, 5_000, 60_000, 3_600_000, 86_400_000])
     func stepWithinTenPercent(ms: Int) throws {
         let step = try #require(DelayedDelivery.step(atMost: ms))
         #expect(step <= ms)

@@ -29,14 +29,17 @@ struct DeliveryDecisionTests {
         DeadLetterPlan(
             reason: .unknownTask, errorType: "NotRegistered", message: "no task named \"demo.add\" is registered in this worker",
             task: "demo.add", attempts: 2,
-            reply: FailureReply(exception: CeleryException(type: "NotRegistered", module: "celery.exceptions", message: "demo.add"), state: .failure),
+            reply: FailureReply(
+                exception: CeleryException(type: "NotRegistered", module: "celery.exceptions", message: "demo.add"), state: .failure),
             cause: .unknownTask))
 
     // MARK: - Before the handler runs
 
     @Test("a stopping child requeues whatever the delivery is (poison count, anything); else it goes on")
     func stoppingWins() {
-        for intake in [Self.intake(), Self.intake(redelivered: true, .quorum, count: .max), Self.intake(redelivered: true, .classic, count: 99)] {
+        for intake in [
+            Self.intake(), Self.intake(redelivered: true, .quorum, count: .max), Self.intake(redelivered: true, .classic, count: 99),
+        ] {
             #expect(intake.received(stopping: true) == .requeue)
             #expect(intake.received(stopping: false) == .proceed)
         }
@@ -230,6 +233,8 @@ struct DeliveryDecisionTests {
     func singleAttempt() {
         let policy = RetryPolicy(maxAttempts: 1)
         #expect(CompletionDecision(failure: Boom(), attempt: 1, policy: policy) { 0.5 } == .deadLetter(.maxRetries))
-        #expect(CompletionDecision(failure: TimeLimitExceeded(limit: .seconds(1)), attempt: 1, policy: policy) { 0.5 } == .deadLetter(.timeLimit))
+        #expect(
+            CompletionDecision(failure: TimeLimitExceeded(limit: .seconds(1)), attempt: 1, policy: policy) { 0.5 }
+                == .deadLetter(.timeLimit))
     }
 }

@@ -119,9 +119,11 @@ struct SettlePathBoundsTests {
 
     // MARK: - Integers and ids from the wire
 
-    @Test("retries out of range is malformed, never a trap", arguments: [
-        AMQPValue.int64(.max), .uint64(.max), .uint64(UInt64(Int64.max)), .int32(-1), .int64(.min),
-    ])
+    @Test(
+        "retries out of range is malformed, never a trap",
+        arguments: [
+            AMQPValue.int64(.max), .uint64(.max), .uint64(UInt64(Int64.max)), .int32(-1), .int64(.min),
+        ])
     func retriesOutOfRange(_ retries: AMQPValue) {
         let delivery = Self.delivery(headers: CeleryFixture.headers().with("retries", retries))
         #expect(throws: EnvelopeError.self) { try EnvelopeDecoder().decode(delivery: delivery) }
@@ -146,9 +148,12 @@ struct SettlePathBoundsTests {
             try decoder.decode(delivery: Self.delivery(headers: CeleryFixture.headers().with("id", .string(long))))
         }
         #expect(error?.message.contains("300 bytes") == true)
-        #expect(error.map { DeadLetterHeaders.adding(
-            to: nil, reason: .malformed, errorType: "EnvelopeError", message: $0.message, task: nil, queue: "q",
-            delivery: Self.delivery(headers: [:]), attempts: 0)[DeadLetterHeaders.errorMessage]?.stringValue?.utf8.count ?? .max } ?? .max <= 4096)
+        #expect(
+            error.map {
+                DeadLetterHeaders.adding(
+                    to: nil, reason: .malformed, errorType: "EnvelopeError", message: $0.message, task: nil, queue: "q",
+                    delivery: Self.delivery(headers: [:]), attempts: 0)[DeadLetterHeaders.errorMessage]?.stringValue?.utf8.count ?? .max
+            } ?? .max <= 4096)
     }
 
     @Test("x-delivery-count: any integer kind, never negative, Int64.max without overflow")

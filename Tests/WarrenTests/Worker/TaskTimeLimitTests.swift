@@ -32,8 +32,14 @@ struct TaskTimeLimitTests {
 
     @Test("without a queue limit the header's apply, as in Celery; a hard limit under the soft one is raised to it")
     func headerOnly() {
-        #expect(TaskTimeLimit(hard: nil, soft: .seconds(2)).effective(queueLimit: nil, grace: grace) == TaskTimeLimit(hard: .seconds(7), soft: .seconds(2)))
-        #expect(TaskTimeLimit(hard: .seconds(3), soft: nil).effective(queueLimit: nil, grace: grace) == TaskTimeLimit(hard: .seconds(3), soft: nil))
-        #expect(TaskTimeLimit(hard: .seconds(2), soft: .seconds(5)).effective(queueLimit: nil, grace: grace) == TaskTimeLimit(hard: .seconds(5), soft: .seconds(5)))
+        #expect(
+            TaskTimeLimit(hard: nil, soft: .seconds(2)).effective(queueLimit: nil, grace: grace)
+                == TaskTimeLimit(hard: .seconds(7), soft: .seconds(2)))
+        #expect(
+            TaskTimeLimit(hard: .seconds(3), soft: nil).effective(queueLimit: nil, grace: grace)
+                == TaskTimeLimit(hard: .seconds(3), soft: nil))
+        #expect(
+            TaskTimeLimit(hard: .seconds(2), soft: .seconds(5)).effective(queueLimit: nil, grace: grace)
+                == TaskTimeLimit(hard: .seconds(5), soft: .seconds(5)))
     }
 }
