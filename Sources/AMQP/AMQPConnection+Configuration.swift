@@ -75,73 +75,23 @@ extension AMQPConnection {
             func fail(_ why: String) -> AMQPError {
                 AMQPError(.invalidURL, "invalid AMQP URL '\(masked)': \(why)")
             }
-            var rest = Substring(url)
-            if rest.hasPrefix("amqps://") {
-                rest = rest.dropFirst(8)
+            let parts: AMQPURL
+            switch AMQPURL.parse(url) {
+            case .success(let p): parts = p
+            case .failure(let problem): throw fail(problem.detail)
+            }
+            if parts.usesTLS {
                 tls = TLS()
                 port = 5671
-            } else if rest.hasPrefix("amqp://") {
-                rest = rest.dropFirst(7)
-            } else {
-                throw fail("the scheme must be amqp:// or amqps://")
             }
-            var query: Substring = ""
-            if let q = rest.firstIndex(of: "?") {
-                query = rest[rest.index(after: q)...]
-                rest = rest[..<q]
-            }
-            var path: Substring?
-            if let slash = rest.firstIndex(of: "/") {
-                path = rest[rest.index(after: slash)...]
-                rest = rest[..<slash]
-            }
-            if let at = rest.lastIndex(of: "@") {
-                let userInfo = rest[..<at]
-                rest = rest[rest.index(after: at)...]
-                if let colon = userInfo.firstIndex(of: ":") {
-                    guard let u = percentDecode(userInfo[..<colon]),
-                        let p = percentDecode(userInfo[userInfo.index(after: colon)...])
-                    else { throw fail("bad percent-encoding in the user or password") }
-                    user = u
-                    password = p
-                } else {
-                    guard let u = percentDecode(userInfo) else { throw fail("bad percent-encoding in the user") }
-                    user = u
-                }
-            }
-            // Host, with IPv6 literals in brackets: [::1]:5672
-            var hostPart = rest
-            var portPart: Substring?
-            if hostPart.hasPrefix("[") {
-                guard let close = hostPart.firstIndex(of: "]") else { throw fail("unclosed '[' in the host") }
-                let after = hostPart[hostPart.index(after: close)...]
-                hostPart = hostPart[hostPart.index(after: hostPart.startIndex)..<close]
-                if after.hasPrefix(":") {
-                    portPart = after.dropFirst()
-                } else if !after.isEmpty {
-                    throw fail("unexpected '\(after)' after the host")
-                }
-            } else if let colon = hostPart.lastIndex(of: ":") {
-                portPart = hostPart[hostPart.index(after: colon)...]
-                hostPart = hostPart[..<colon]
-            }
-            if !hostPart.isEmpty { host = String(hostPart) }
-            if let portPart {
-                guard let p = Int(portPart), (1...65535).contains(p) else {
-                    throw fail("the port '\(portPart)' is not a number from 1 to 65535")
-                }
-                port = p
-            }
-            if let path, !path.isEmpty {
-                guard let v = percentDecode(path) else { throw fail("bad percent-encoding in the vhost") }
-                virtualHost = v
-            }
-            for pair in query.split(separator: "&") where !pair.isEmpty {
-                let kv = pair.split(separator: "=", maxSplits: 1)
-                let key = String(kv[0])
-                guard kv.count == 2, let value = percentDecode(kv[1]) else {
-                    throw fail("query parameter '\(key)' needs a value")
-                }
+            if let u = parts.user { user = u }
+            if let p = parts.password { password = p }
+            if !parts.host.isEmpty { host = parts.host }
+            if let p = parts.port { port = p }
+            if let v = parts.virtualHost { virtualHost = v }
+            for item in parts.query {
+                let key = item.key
+                guard let value = item.value else { throw fail("query parameter '\(key)' needs a value") }
                 func number() throws(AMQPError) -> Int {
                     guard let n = Int(value), n >= 0 else { throw fail("'\(key)' must be a whole number, got '\(value)'") }
                     return n
@@ -178,7 +128,7 @@ extension AMQPConnection {
         public var redactedURL: String {
             let scheme = tls == nil ? "amqp" : "amqps"
             let h = host.contains(":") ? "[\(host)]" : host
-            return "\(scheme)://\(percentEncode(user)):****@\(h):\(port)/\(percentEncode(virtualHost))"
+            return "\(scheme)://\(AMQPURL.percentEncoded(user)):****@\(h):\(port)/\(AMQPURL.percentEncoded(virtualHost))"
         }
 
         /// Masks the password of any AMQP URL (`amqp://user:****@host/...`), leaving the rest as it is.
@@ -196,46 +146,4 @@ extension AMQPConnection {
             return String(url[...colon]) + "****" + String(url[at...])
         }
     }
-}
-
-/// Decodes `%XX` escapes; `nil` when an escape is malformed or the result is not UTF-8.
-private func percentDecode(_ text: Substring) -> String? {
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(text.utf8.count)
-    var it = text.utf8.makeIterator()
-    while let b = it.next() {
-        if b == UInt8(ascii: "%") {
-            guard let h = it.next(), let l = it.next(), let hi = hexValue(h), let lo = hexValue(l) else { return nil }
-            bytes.append(hi << 4 | lo)
-        } else {
-            bytes.append(b)
-        }
-    }
-    return String(validating: bytes, as: UTF8.self)
-}
-
-private func hexValue(_ c: UInt8) -> UInt8? {
-    switch c {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-    case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-    default: nil
-    }
-}
-
-/// Percent-encodes everything but unreserved URI characters.
-private func percentEncode(_ text: String) -> String {
-    var out = ""
-    for b in text.utf8 {
-        switch b {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-            UInt8(ascii: "~"):
-            out.unicodeScalars.append(Unicode.Scalar(b))
-        default:
-            let hex = Array("0123456789ABCDEF")
-            out += "%\(hex[Int(b >> 4)])\(hex[Int(b & 0xF)])"
-        }
-    }
-    return out
 }

@@ -131,7 +131,7 @@ public final class AMQPConnectionThread: Sendable {
         let started = StartSignal()
         let result: Result<Duration, AMQPError> = await withCheckedContinuation { continuation in
             started.continuation = continuation
-            startThread(name: name) { Self.run(configuration, idleWait: idleWait, started: started, shared: shared) }
+            detachThread(name: name) { Self.run(configuration, idleWait: idleWait, started: started, shared: shared) }
         }
         heartbeat = try result.get()
     }
@@ -482,25 +482,4 @@ private final class StartSignal: @unchecked Sendable {
     // pthread_create orders the two.
     var continuation: CheckedContinuation<Result<Duration, AMQPError>, Never>?
     func resume(_ result: Result<Duration, AMQPError>) { continuation?.resume(returning: result) }
-}
-
-/// Starts a detached pthread running `body`.
-private func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
-    final class Box: Sendable {
-        let body: @Sendable () -> Void
-        let name: String
-        init(_ body: @escaping @Sendable () -> Void, _ name: String) { self.body = body; self.name = name }
-    }
-    let box = Unmanaged.passRetained(Box(body, name)).toOpaque()
-    var thread = pthread_t()
-    let rc = pthread_create(
-        &thread, nil,
-        { raw in
-            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-            _ = crabbitmq_set_thread_name(String(box.name.prefix(15)))
-            box.body()
-            return nil
-        }, box)
-    precondition(rc == 0, "pthread_create failed: \(rc)")
-    pthread_detach(thread)
 }

@@ -76,10 +76,6 @@ int cws_set_parent_death_signal(int signal) {
     return prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0);
 }
 
-int cws_set_thread_name(const char *name) {
-    return prctl(PR_SET_NAME, name, 0, 0, 0);
-}
-
 int cws_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC);
 }

@@ -45,7 +45,7 @@ struct AMQPURLTests {
         "bad URLs are refused with what is wrong, password masked",
         arguments: [
             ("http://h", "scheme"), ("amqp://h:99999", "port"), ("amqp://u:p@h?bogus=1", "unknown query parameter 'bogus'"),
-            ("amqp://u:%zz@h", "percent-encoding"), ("amqp://h?heartbeat=x", "'heartbeat' must be a whole number"),
+            ("amqp://u:%zz@h", "percent-escape"), ("amqp://h?heartbeat=x", "'heartbeat' must be a whole number"),
         ])
     func invalid(url: String, expected: String) {
         #expect {

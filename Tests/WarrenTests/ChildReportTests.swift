@@ -49,14 +49,15 @@ struct ChildReportTests {
     @Test("the supervisor's answer names the task and its deaths, or none")
     func answer() throws {
         for notice in [
-            SupervisorNotice(id: "x", deaths: TaskDeaths(count: 2, reason: "poison")), SupervisorNotice(id: "y", deaths: nil),
-            SupervisorNotice(id: "with space - 3", deaths: TaskDeaths(count: 1, reason: "time-limit")),
+            SupervisorNotice(id: "x", deaths: TaskDeaths(count: 2, reason: .poison)), SupervisorNotice(id: "y", deaths: nil),
+            SupervisorNotice(id: "with space - 3", deaths: TaskDeaths(count: 1, reason: .timeLimit)),
         ] {
             let line = String(decoding: notice.line, as: UTF8.self)
             #expect(line.hasSuffix("\n") && line.dropLast().allSatisfy { $0 != "\n" })
             #expect(SupervisorNotice(line: Substring(line.dropLast())) == notice)
         }
         #expect(SupervisorNotice(line: "N x poison id") == nil)
+        #expect(SupervisorNotice(line: "N 2 bogus id") == nil)  // a reason Warren does not know
         #expect(SupervisorNotice(line: "{\"id\":\"x\"}") == nil)
     }
 }

@@ -27,10 +27,6 @@ int cws_sealed_memfd(const char *name, const void *bytes, size_t count);
 /// with it. Call it from a thread that lives as long as the process (see `Lifeline`).
 int cws_set_parent_death_signal(int signal);
 
-/// Names the calling thread (prctl PR_SET_NAME; at most 15 bytes are kept), as `ps -L` and
-/// `top -H` show it. Returns 0, or -1 with errno set.
-int cws_set_thread_name(const char *name);
-
 /// pipe2(fds, O_CLOEXEC): a pipe whose ends do not leak into other children (pipe2 needs
 /// _GNU_SOURCE, which the Glibc module lacks). Returns 0, or -1 with errno set.
 int cws_pipe_cloexec(int fds[2]);

@@ -11,6 +11,6 @@ extension BrokerConfig {
     /// How long to wait before the next attempt after `failures` attempts in a row failed
     /// (the first wait, after a connection was lost, is ``reconnectBackoff``'s `initial`).
     package static func reconnectDelay(afterFailures failures: Int) -> Duration {
-        RetryPolicy(maxAttempts: .max, backoff: reconnectBackoff).delay(forAttempt: failures)
+        reconnectBackoff.delay(afterFailures: failures)
     }
 }

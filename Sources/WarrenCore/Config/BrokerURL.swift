@@ -53,90 +53,23 @@ public struct BrokerURL: Sendable, Hashable, CustomStringConvertible {
         AMQPConnection.Configuration.redact(url)
     }
 
-    /// Reads `string`; a failure says what is wrong with it.
+    /// Reads `string` with the AMQP module's parser (``AMQP/AMQPURL``), then the config's own
+    /// rules: a host is required, and query parameters are refused (the config has keys for
+    /// them). A failure says what is wrong.
     static func parse(_ string: String) -> Result<BrokerURL, HumanValueFailure> {
-        func failure(_ detail: String) -> Result<BrokerURL, HumanValueFailure> {
-            .failure(HumanValueFailure(detail: detail))
+        let parts: AMQPURL
+        switch AMQPURL.parse(string) {
+        case .success(let p): parts = p
+        case .failure(let problem): return .failure(HumanValueFailure(detail: problem.detail))
         }
-        guard let schemeEnd = string.range(of: "://") else {
-            return failure("it needs a scheme, amqp:// or amqps://")
+        if !parts.query.isEmpty {
+            return .failure(HumanValueFailure(detail: "query parameters are not supported; set broker.heartbeat and broker.tls instead"))
         }
-        let scheme = string[..<schemeEnd.lowerBound].lowercased()
-        guard scheme == "amqp" || scheme == "amqps" else {
-            return failure("the scheme must be amqp or amqps, not \"\(scheme)\"")
-        }
-        let usesTLS = scheme == "amqps"
-        let rest = string[schemeEnd.upperBound...]
-        if let at = rest.lastIndex(of: "@"), rest[..<at].contains(where: { "/?#".contains($0) }) {
-            return failure("write / ? # in the user name or password as %2F %3F %23")
-        }
-        if rest.contains("?") || rest.contains("#") {
-            return failure("query parameters are not supported; set broker.heartbeat and broker.tls instead")
-        }
-        let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
-        let authority = rest[..<authorityEnd]
-
-        var user = "guest"
-        var password = "guest"
-        var hostPort = authority
-        if let at = authority.lastIndex(of: "@") {
-            let userInfo = authority[..<at]
-            hostPort = authority[authority.index(after: at)...]
-            let colon = userInfo.firstIndex(of: ":")
-            guard let decodedUser = percentDecoded(userInfo[..<(colon ?? userInfo.endIndex)]) else {
-                return failure("the user name has a bad percent-escape")
-            }
-            user = decodedUser
-            if let colon {
-                guard let decodedPassword = percentDecoded(userInfo[userInfo.index(after: colon)...]) else {
-                    return failure("the password has a bad percent-escape")
-                }
-                password = decodedPassword
-            }
-        }
-
-        var host: Substring
-        var portText: Substring?
-        if hostPort.first == "[" {
-            guard let close = hostPort.firstIndex(of: "]") else {
-                return failure("an IPv6 address needs its closing ]")
-            }
-            host = hostPort[hostPort.index(after: hostPort.startIndex)..<close]
-            let afterClose = hostPort[hostPort.index(after: close)...]
-            if !afterClose.isEmpty {
-                guard afterClose.first == ":" else { return failure("expected :port after the IPv6 address") }
-                portText = afterClose.dropFirst()
-            }
-        } else if let colon = hostPort.lastIndex(of: ":") {
-            host = hostPort[..<colon]
-            portText = hostPort[hostPort.index(after: colon)...]
-        } else {
-            host = hostPort
-        }
-        guard !host.isEmpty else { return failure("the host is missing") }
-        if host.contains(where: { $0.isWhitespace || $0 == "/" || $0 == "@" }) {
-            return failure("the host \"\(host)\" is not a host name or an IP address")
-        }
-        var port = usesTLS ? 5671 : 5672
-        if let portText {
-            guard let value = Int(portText), portText.allSatisfy({ $0.asciiDigit != nil }), (1...65535).contains(value)
-            else {
-                return failure("the port must be a number from 1 to 65535, not \"\(portText)\"")
-            }
-            port = value
-        }
-
-        var virtualHost = "/"
-        if authorityEnd < rest.endIndex {
-            guard let decoded = percentDecoded(rest[rest.index(after: authorityEnd)...]) else {
-                return failure("the vhost has a bad percent-escape")
-            }
-            if !decoded.isEmpty { virtualHost = decoded }
-        }
+        guard !parts.host.isEmpty else { return .failure(HumanValueFailure(detail: "the host is missing")) }
         return .success(
             BrokerURL(
-                usesTLS: usesTLS, user: user, password: password, host: String(host), port: port,
-                virtualHost: virtualHost, unmaskedString: string))
+                usesTLS: parts.usesTLS, user: parts.user ?? "guest", password: parts.password ?? "guest", host: parts.host,
+                port: parts.port ?? (parts.usesTLS ? 5671 : 5672), virtualHost: parts.virtualHost ?? "/", unmaskedString: string))
     }
 
     private init(
@@ -164,52 +97,8 @@ public struct BrokerURL: Sendable, Hashable, CustomStringConvertible {
         let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
         let hostStart = rest[..<authorityEnd].lastIndex(of: "@").map { rest.index(after: $0) } ?? rest.startIndex
         url.unmaskedString =
-            unmaskedString[..<schemeEnd.upperBound] + Self.percentEncoded(user) + ":" + Self.percentEncoded(password) + "@"
+            unmaskedString[..<schemeEnd.upperBound] + AMQPURL.percentEncoded(user) + ":" + AMQPURL.percentEncoded(password) + "@"
             + rest[hostStart...]
         return url
-    }
-
-    /// `text` with every byte but RFC 3986's unreserved characters written as `%XX`.
-    private static func percentEncoded(_ text: String) -> String {
-        var result = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                result.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                let hex = Array("0123456789ABCDEF".unicodeScalars)
-                result.unicodeScalars.append("%")
-                result.unicodeScalars.append(hex[Int(byte >> 4)])
-                result.unicodeScalars.append(hex[Int(byte & 0x0F)])
-            }
-        }
-        return result
-    }
-
-    /// Decodes `%XX` escapes as UTF-8; `nil` on a malformed escape or invalid UTF-8.
-    private static func percentDecoded(_ text: Substring) -> String? {
-        var bytes: [UInt8] = []
-        var iterator = text.utf8.makeIterator()
-        while let byte = iterator.next() {
-            guard byte == UInt8(ascii: "%") else {
-                bytes.append(byte)
-                continue
-            }
-            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
-                return nil
-            }
-            bytes.append(high << 4 | low)
-        }
-        return String(validating: bytes, as: UTF8.self)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }

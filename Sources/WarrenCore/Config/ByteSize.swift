@@ -85,7 +85,10 @@ public struct ByteSize: Sendable, Hashable, Comparable, CustomStringConvertible 
         } else {
             // Quoted: the rest of the text can hold anything, line breaks too (found by fuzzing).
             return .failure(
-                HumanValueFailure(detail: "unknown unit \(quoted(String(symbol))); use B, KiB, MiB, GiB, TiB, KB, MB, GB or TB"))
+                HumanValueFailure(
+                    detail:
+                        "unknown unit \(ErrorText.quoted(String(symbol), limit: ConfigKeyPath.quotedLimit)); use B, KiB, MiB, GiB, TiB, KB, MB, GB or TB"
+                ))
         }
         switch number.scaled(by: factor) {
         case .success(let bytes) where bytes <= Int64(Int.max):

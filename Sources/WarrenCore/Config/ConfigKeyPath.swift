@@ -1,5 +1,9 @@
 /// Where a value sits in the config file, from the top: `queues.slow.time_limit`.
 struct ConfigKeyPath: Hashable, CustomStringConvertible, ExpressibleByStringLiteral {
+    /// How many characters of a value a config problem shows before it cuts it with `…`: 80,
+    /// enough for a path or a URL.
+    static let quotedLimit = 80
+
     /// One step down: a mapping key or a list index.
     enum Component: Hashable {
         case key(String)
@@ -51,7 +55,7 @@ struct ConfigKeyPath: Hashable, CustomStringConvertible, ExpressibleByStringLite
             case .key(let key) where Self.isPlain(key):
                 text += text.isEmpty ? key : ".\(key)"
             case .key(let key):
-                text += "[\(quoted(key))]"
+                text += "[\(ErrorText.quoted(key, limit: ConfigKeyPath.quotedLimit))]"
             }
         }
         return text
@@ -62,28 +66,8 @@ struct ConfigKeyPath: Hashable, CustomStringConvertible, ExpressibleByStringLite
     }
 }
 
-/// `text` in double quotes with `"`, `\` and control characters escaped, cut to `limit`
-/// characters: how messages show a value that was found.
-func quoted(_ text: String, limit: Int = 80) -> String {
-    var body = ""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": body += "\\\""
-        case "\\": body += "\\\\"
-        case "\n": body += "\\n"
-        case "\t": body += "\\t"
-        case "\r": body += "\\r"
-        case _ where scalar.properties.generalCategory == .control:
-            body += "\\u{\(String(scalar.value, radix: 16))}"
-        default: body.unicodeScalars.append(scalar)
-        }
-    }
-    if body.count > limit { body = String(body.prefix(limit)) + "…" }
-    return "\"\(body)\""
-}
-
 /// How a problem shows a value found in the file or the environment: quoted, with the
 /// password of any URL in it masked, so that a misplaced broker URL never leaks its secret.
 func shown(_ text: String) -> String {
-    quoted(BrokerURL.maskingPassword(in: text))
+    ErrorText.quoted(BrokerURL.maskingPassword(in: text), limit: ConfigKeyPath.quotedLimit)
 }

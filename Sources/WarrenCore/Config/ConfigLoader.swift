@@ -169,7 +169,9 @@ public enum ConfigLoader {
             configuration.broker.urls = configuration.broker.urls.map { $0.replacingPassword(password) }
             return []
         case .failure(let failure):
-            return problem("cannot read the broker password from \(quoted(path)): \(failure.detail ?? "unreadable")")
+            return problem(
+                "cannot read the broker password from \(ErrorText.quoted(path, limit: ConfigKeyPath.quotedLimit)): \(failure.detail ?? "unreadable")"
+            )
         }
     }
 
@@ -232,7 +234,7 @@ public enum ConfigLoader {
                     source: source, line: second.line, column: second.column, keyPath: second.keyPath.description,
                     message: "appears twice in this mapping (first on line \(context.mark.line)); keep one")
             }
-            let keys = duplicates.map { quoted($0) }.joined(separator: ", ")
+            let keys = duplicates.map { ErrorText.quoted($0, limit: ConfigKeyPath.quotedLimit) }.joined(separator: ", ")
             return problem(
                 (context.mark.line, context.mark.column),
                 "duplicate key \(keys) in a mapping; each key may appear once")

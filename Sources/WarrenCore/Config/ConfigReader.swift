@@ -102,7 +102,7 @@ struct ConfigReader {
             seen[key] = keyNode.mark
             if let keys, !keys.contains(key) {
                 let hint =
-                    closestSpelling(to: key, among: keys).map { "did you mean \(quoted($0))?" }
+                    closestSpelling(to: key, among: keys).map { "did you mean \(ErrorText.quoted($0, limit: ConfigKeyPath.quotedLimit))?" }
                     ?? "expected one of \(keys.joined(separator: ", "))"
                 report("unknown key, \(hint)", at: keyPath, mark: keyNode.mark)
                 continue

@@ -73,7 +73,9 @@ enum HumanDurationParser {
                 return .failure(HumanValueFailure(detail: nil))
             }
             guard let rank = units.firstIndex(where: { $0.symbol == symbol }) else {
-                return .failure(HumanValueFailure(detail: "unknown unit \(quoted(String(symbol))); use \(unitList)"))
+                return .failure(
+                    HumanValueFailure(
+                        detail: "unknown unit \(ErrorText.quoted(String(symbol), limit: ConfigKeyPath.quotedLimit)); use \(unitList)"))
             }
             guard rank < previousRank else {
                 return .failure(

@@ -42,6 +42,43 @@ public struct RetryPolicy: Sendable, Equatable {
             self.max = max
             self.jitter = jitter
         }
+
+        /// The wait after `failures` failures in a row: the one backoff computation of Warren,
+        /// for task retries, reconnections and child restarts.
+        ///
+        /// - Parameters:
+        ///   - failures: How many failures in a row (smaller values than 1 count as 1).
+        ///   - random: A source of numbers in `0...1` (values outside are clamped). 0.5 gives the
+        ///     delay without jitter, 0 the shortest, 1 the longest. Inject a fixed one in tests.
+        /// - Returns: `initial × multiplier^(failures-1)`, capped at `max`, times a factor in
+        ///   `1 - jitter ... 1 + jitter` chosen by `random`, capped at `max` again; never negative,
+        ///   rounded to the millisecond.
+        public func delay(afterFailures failures: Int, random: () -> Double = { Double.random(in: 0...1) }) -> Duration {
+            let exponent = Swift.max(failures, 1) - 1
+            let initial = self.initial.seconds
+            let cap = self.max.seconds
+            let growth = Self.power(Swift.max(multiplier, 1), exponent)
+            let base = initial > 0 ? Swift.min(cap, initial * growth) : 0
+            let unit = Swift.min(Swift.max(random(), 0), 1)
+            let jitter = Swift.min(Swift.max(self.jitter, 0), 1)
+            let jittered = Swift.min(cap, base * (1 + jitter * (2 * unit - 1)))
+            guard jittered.isFinite, jittered > 0 else { return .zero }
+            let milliseconds = Swift.min((jittered * 1000).rounded(), 1e15)  // ~31 700 years: no Int64 overflow
+            return .milliseconds(Int64(milliseconds))
+        }
+
+        /// `base` to the power of `exponent` by repeated squaring (no Foundation), saturating to infinity.
+        private static func power(_ base: Double, _ exponent: Int) -> Double {
+            var result = 1.0
+            var square = base
+            var remaining = exponent
+            while remaining > 0 && result.isFinite {
+                if remaining & 1 == 1 { result *= square }
+                square *= square
+                remaining >>= 1
+            }
+            return result
+        }
     }
 
     /// Whether a task whose attempt number `attempt` (1 for the first run) failed may run again.
@@ -62,17 +99,7 @@ public struct RetryPolicy: Sendable, Equatable {
     ///   `1 - jitter ... 1 + jitter` chosen by `random`, capped at `max` again; never negative,
     ///   rounded to the millisecond.
     public func delay(forAttempt attempt: Int, random: () -> Double) -> Duration {
-        let exponent = Swift.max(attempt, 1) - 1
-        let initial = Self.seconds(backoff.initial)
-        let cap = Self.seconds(backoff.max)
-        let growth = pow(Swift.max(backoff.multiplier, 1), exponent)
-        let base = initial > 0 ? Swift.min(cap, initial * growth) : 0
-        let unit = Swift.min(Swift.max(random(), 0), 1)
-        let jitter = Swift.min(Swift.max(backoff.jitter, 0), 1)
-        let jittered = Swift.min(cap, base * (1 + jitter * (2 * unit - 1)))
-        guard jittered.isFinite, jittered > 0 else { return .zero }
-        let milliseconds = Swift.min((jittered * 1000).rounded(), 1e15)  // ~31 700 years: no Int64 overflow
-        return .milliseconds(Int64(milliseconds))
+        backoff.delay(afterFailures: attempt, random: random)
     }
 
     /// ``delay(forAttempt:random:)`` with the system's random numbers.
@@ -80,21 +107,4 @@ public struct RetryPolicy: Sendable, Equatable {
         delay(forAttempt: attempt, random: { Double.random(in: 0...1) })
     }
 
-    private static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-
-    /// `base` to the power of `exponent` by repeated squaring (no Foundation), saturating to infinity.
-    private func pow(_ base: Double, _ exponent: Int) -> Double {
-        var result = 1.0
-        var square = base
-        var remaining = exponent
-        while remaining > 0 && result.isFinite {
-            if remaining & 1 == 1 { result *= square }
-            square *= square
-            remaining >>= 1
-        }
-        return result
-    }
 }

@@ -126,7 +126,9 @@ extension ScalarKind {
             : names.dropLast().joined(separator: ", ") + " or " + names.last!
         return ScalarKind(expected: list, pluralExpected: list) { text in
             if let value = values.first(where: { name($0) == text.lowercased() }) { return .success(value) }
-            let suggestion = closestSpelling(to: text, among: names).map { "did you mean \(quoted($0))?" }
+            let suggestion = closestSpelling(to: text, among: names).map {
+                "did you mean \(ErrorText.quoted($0, limit: ConfigKeyPath.quotedLimit))?"
+            }
             return .failure(HumanValueFailure(detail: suggestion))
         }
     }

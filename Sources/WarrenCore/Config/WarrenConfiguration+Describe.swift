@@ -71,5 +71,5 @@ func yamlString(_ text: String, alwaysQuote: Bool = false) -> String {
     let plain =
         !alwaysQuote && !text.isEmpty && text.first!.isLetter && !reserved.contains(text.lowercased())
         && text.allSatisfy { $0.isLetter || $0.isNumber || "_-./".contains($0) }
-    return plain ? text : quoted(text, limit: .max)
+    return plain ? text : ErrorText.quoted(text, limit: .max)
 }

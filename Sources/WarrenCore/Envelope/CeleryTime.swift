@@ -89,8 +89,10 @@ package enum CeleryTime {
     }
 
     /// Formats like Python's `datetime.isoformat()` of a UTC-aware time:
-    /// `2025-01-01T12:00:00.123456+00:00`, or without the fraction when its microseconds are 0.
-    package static func format(_ date: Date) -> String {
+    /// `2025-01-01T12:00:00.123456+00:00`, or without the fraction when its microseconds are 0
+    /// or `fractionalSeconds` is false. The one way Warren writes a time: in messages, dead
+    /// letters, JSON logs and `status` (text logs use local time, as journald shows it).
+    package static func format(_ date: Date, fractionalSeconds: Bool = true) -> String {
         // Dates beyond ±290 000 years cannot be counted in microseconds; they print as 1970.
         let micros = Int64(exactly: (date.timeIntervalSince1970 * 1_000_000).rounded()) ?? 0
         var (days, microOfDay) = micros.quotientAndRemainder(dividingBy: 86_400_000_000)
@@ -103,7 +105,7 @@ package enum CeleryTime {
         let micro = Int(microOfDay % 1_000_000)
         var text = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T"
         text += "\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
-        if micro != 0 { text += ".\(pad(micro, 6))" }
+        if micro != 0, fractionalSeconds { text += ".\(pad(micro, 6))" }
         return text + "+00:00"
     }
 

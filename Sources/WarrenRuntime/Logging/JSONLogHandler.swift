@@ -29,7 +29,7 @@ public struct JSONLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var object: JSONObject = [
-            "time": .string(Date().formatted(Self.time)), "level": .string(event.level.rawValue), "logger": .string(label),
+            "time": .string(CeleryTime.format(Date())), "level": .string(event.level.rawValue), "logger": .string(label),
             "message": .string(ErrorText.bounded(event.message.description)),
         ]
         if let error = event.error { object["error"] = .string(ErrorText.bounded("\(error)")) }
@@ -42,8 +42,6 @@ public struct JSONLogHandler: LogHandler {
         text.append("\n")
         LogLine.write(text, to: descriptor)
     }
-
-    private static let time = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
     private static func json(_ value: Logger.Metadata.Value) -> JSONValue {
         switch value {

@@ -11,7 +11,7 @@ extension ListenAddress {
         do {
             return try SocketAddress(ipAddress: ip, port: port)
         } catch {
-            throw WorkerError("metrics.listen needs an IP address or localhost, not the host name '\(host)'")
+            throw WorkerError(.invalidSetting, "metrics.listen needs an IP address or localhost, not the host name '\(host)'")
         }
     }
 }

@@ -9,7 +9,7 @@ extension MetricSamples {
     /// - Throws: when nothing answers there within `timeout`, or the answer is not 200.
     public static func scrape(_ listen: ListenAddress, timeout: Duration = .seconds(5)) async throws -> MetricSamples {
         let (status, body) = try await HTTPGet.fetch(listen, path: "/metrics", timeout: timeout)
-        guard status == .ok else { throw WorkerError("http://\(listen)/metrics answered \(status.code)") }
+        guard status == .ok else { throw WorkerError(.metricsUnavailable, "http://\(listen)/metrics answered \(status.code)") }
         return MetricSamples(parsing: String(decoding: body.readableBytesView, as: UTF8.self))
     }
 }
@@ -37,7 +37,7 @@ enum HTTPGet {
                     }
                 }
         } catch {
-            throw WorkerError("\(url): cannot connect (\(error))")
+            throw WorkerError(.metricsUnavailable, "\(url): cannot connect (\(error))")
         }
         // The whole exchange is bounded: at the deadline the connection is closed, which ends the
         // response stream below.
@@ -65,7 +65,7 @@ enum HTTPGet {
                     case .body(var chunk):
                         // Whoever holds the port is not trusted to answer with metrics of a sane size.
                         guard body.readableBytes + chunk.readableBytes <= maxBodyBytes else {
-                            throw WorkerError("\(url) answered with more than \(maxBodyBytes >> 20) MiB")
+                            throw WorkerError(.metricsUnavailable, "\(url) answered with more than \(maxBodyBytes >> 20) MiB")
                         }
                         body.writeBuffer(&chunk)
                     case .end: return status.map { ($0, body) }
@@ -77,8 +77,10 @@ enum HTTPGet {
             return nil
         }
         guard let answer else {
-            if timedOut.load(ordering: .relaxed) { throw WorkerError("\(url) did not answer within \(timeout.humanReadable)") }
-            throw WorkerError("\(url) closed the connection before its answer was complete")
+            if timedOut.load(ordering: .relaxed) {
+                throw WorkerError(.metricsUnavailable, "\(url) did not answer within \(timeout.humanReadable)")
+            }
+            throw WorkerError(.metricsUnavailable, "\(url) closed the connection before its answer was complete")
         }
         return answer
     }

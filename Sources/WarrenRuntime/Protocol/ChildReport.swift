@@ -1,3 +1,5 @@
+import WarrenCore
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -133,7 +135,7 @@ struct SupervisorNotice: Sendable, Equatable {
     var line: Data {
         // A reason is one word of Warren's own; the id is the one the child asked about (already
         // a clean field, see ``ChildReport/field(_:)``).
-        let reason = deaths.map { ChildReport.field($0.reason).replacingSpaces } ?? "-"
+        let reason = deaths.map { $0.reason.rawValue } ?? "-"
         return Data("N \(deaths.map { String($0.count) } ?? "-") \(reason) \(ChildReport.field(id))\n".utf8)
     }
 
@@ -145,22 +147,18 @@ struct SupervisorNotice: Sendable, Equatable {
         if parts[0] == "-" {
             deaths = nil
         } else {
-            guard let count = Int(parts[0]) else { return nil }
-            deaths = TaskDeaths(count: count, reason: String(parts[1]))
+            guard let count = Int(parts[0]), let reason = DeadLetterReason(rawValue: String(parts[1])) else { return nil }
+            deaths = TaskDeaths(count: count, reason: reason)
         }
     }
-}
-
-extension String {
-    /// Spaces made `_`, for a one-word field.
-    fileprivate var replacingSpaces: String { String(map { $0 == " " ? "_" : $0 }) }
 }
 
 /// How often a task was running in a child that died, and how it died.
 struct TaskDeaths: Sendable, Equatable {
     var count: Int
-    /// `poison` (the child crashed) or `time-limit` (the supervisor killed it at the hard limit).
-    var reason: String
+    /// ``DeadLetterReason/poison`` (the child crashed) or ``DeadLetterReason/timeLimit`` (the
+    /// supervisor killed it at the hard limit).
+    var reason: DeadLetterReason
 }
 
 /// Deliveries of one task that may kill a child before Warren stops redelivering it.

@@ -56,8 +56,6 @@ extension StatusReport {
     }
 
     private static func clock(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
+        CeleryTime.format(date, fractionalSeconds: false)
     }
 }

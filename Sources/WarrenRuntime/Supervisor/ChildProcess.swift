@@ -1,3 +1,4 @@
+import AMQP
 import CWarrenSystem
 import Foundation
 import Synchronization
@@ -46,7 +47,7 @@ final class ChildProcess: Sendable {
         var statusPipe: [Int32] = [0, 0]
         var controlPipe: [Int32] = [0, 0]
         guard cws_pipe_cloexec(&statusPipe) == 0, cws_pipe_cloexec(&controlPipe) == 0 else {
-            throw WorkerError("cannot create pipes for a child: \(String(cString: strerror(errno)))")
+            throw WorkerError(.spawnFailed, "cannot create pipes for a child: \(String(cString: strerror(errno)))")
         }
         // Room for the reports a busy child writes between two paced reads (~130 bytes a task);
         // if the system refuses, the default 64 KiB only makes the child wait now and then.
@@ -60,7 +61,7 @@ final class ChildProcess: Sendable {
         guard pid > 0 else {
             close(statusPipe[0])
             close(controlPipe[1])
-            throw WorkerError("cannot start \(executable): \(String(cString: strerror(spawnError)))")
+            throw WorkerError(.spawnFailed, "cannot start \(executable): \(String(cString: strerror(spawnError)))")
         }
         self.pid = pid
         control = FileHandle(fileDescriptor: controlPipe[1], closeOnDealloc: true)

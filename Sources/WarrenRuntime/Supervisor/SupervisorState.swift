@@ -26,11 +26,11 @@ import WarrenCore
 /// - A reload replaces the children one by one, each new one consuming (or 30 s) before its
 ///   predecessor gets SIGTERM.
 struct SupervisorState: Sendable {
-    /// The first restart delay, and the one after a child consumed again.
-    static let firstBackoff = Duration.seconds(1)
-    /// The longest restart delay.
-    static let maxBackoff = Duration.seconds(30)
-    /// A child that ran longer than this before it died restarts after ``firstBackoff``.
+    /// Restart delays: 1 s after a child's first failure in a row (or after it consumed again),
+    /// doubling up to 30 s. No jitter: a restart costs the broker nothing until the child connects,
+    /// and the children's reconnections have jitter of their own.
+    static let restartBackoff = RetryPolicy.Backoff(initial: .seconds(1), multiplier: 2, max: .seconds(30), jitter: 0)
+    /// A child that ran longer than this before it died restarts after the first delay.
     static let backoffResetAfter = Duration.seconds(60)
     /// From "stop now" to SIGKILL.
     static let killGrace = Duration.seconds(10)
@@ -42,7 +42,8 @@ struct SupervisorState: Sendable {
         var child: ChildID?
         /// A child being spawned for the slot, not started yet.
         var spawning: ChildID?
-        var backoff = SupervisorState.firstBackoff
+        /// Deaths in a row without consuming in between: they set the next restart delay.
+        var failures = 0
         /// When the slot's last child started (or the slot was made).
         var startedAt: ContinuousClock.Instant
     }
@@ -184,12 +185,11 @@ struct SupervisorState: Sendable {
 
     /// The restart delay for `key`'s slot now, doubling the next one.
     private mutating func nextRestartDelay(_ key: SlotKey, now: ContinuousClock.Instant) -> Duration {
-        guard var slot = slots[key] else { return Self.firstBackoff }
-        if now - slot.startedAt > Self.backoffResetAfter { slot.backoff = Self.firstBackoff }
-        let delay = slot.backoff
-        slot.backoff = min(slot.backoff * 2, Self.maxBackoff)
+        guard var slot = slots[key] else { return Self.restartBackoff.initial }
+        if now - slot.startedAt > Self.backoffResetAfter { slot.failures = 0 }
+        slot.failures += 1
         slots[key] = slot
-        return delay
+        return Self.restartBackoff.delay(afterFailures: slot.failures, random: { 0.5 })
     }
 
     // MARK: - Reports
@@ -203,7 +203,7 @@ struct SupervisorState: Sendable {
         child.disconnected = false
         children[id] = child
         // Consuming again: a later death is a new problem, not the same crash loop.
-        slots[child.key]?.backoff = Self.firstBackoff
+        slots[child.key]?.failures = 0
         if !announcedReady, !isShuttingDown, readyCount == slots.count {
             announcedReady = true
             actions.append(.note(.everyChildReady(children: slots.count)))
@@ -248,8 +248,8 @@ struct SupervisorState: Sendable {
         return [.answerDeaths(to: asker, SupervisorNotice(id: taskID, deaths: answer))]
     }
 
-    private static func deathReason(_ child: Child) -> String {
-        child.killedAtHardLimit ? DeadLetterReason.timeLimit.rawValue : DeadLetterReason.poison.rawValue
+    private static func deathReason(_ child: Child) -> DeadLetterReason {
+        child.killedAtHardLimit ? .timeLimit : .poison
     }
 
     // MARK: - Exits and limits
@@ -380,7 +380,7 @@ struct SupervisorState: Sendable {
             if let child = slots.removeValue(forKey: key)?.child { actions.append(.signal(child, SIGTERM)) }
         }
         for key in keys {
-            slots[key, default: Slot(startedAt: now)].backoff = Self.firstBackoff
+            slots[key, default: Slot(startedAt: now)].failures = 0
         }
         reload = .replacing(remaining: keys, step: nil)
         return actions + nextReloadStep()

@@ -104,7 +104,8 @@ extension ChildWorker {
     private func handle(_ event: AMQPEvent, io: AMQPConnectionThread) async -> (any Error)? {
         switch event {
         case .consumerCancelled:
-            return WorkerError("the broker cancelled the consumer of '\(queue.name)' (queue deleted, or its node went down)")
+            return WorkerError(
+                .consumerCancelled, "the broker cancelled the consumer of '\(queue.name)' (queue deleted, or its node went down)")
         case .channelClosed(let channel, let error) where channel == Self.consumeChannel:
             return error
         case .channelClosed(let channel, let error):

@@ -108,7 +108,7 @@ struct DeliveryIntake: Sendable {
     /// `time-limit` when the last kill was at the hard time limit, else `poison`.
     func deathsAnswered(_ deaths: TaskDeaths?, task: TaskMessage) -> DeliveryDecision {
         guard let deaths, deaths.count >= poisonThreshold else { return .proceed }
-        let reason: DeadLetterReason = deaths.reason == DeadLetterReason.timeLimit.rawValue ? .timeLimit : .poison
+        let reason: DeadLetterReason = deaths.reason == .timeLimit ? .timeLimit : .poison
         let text =
             "the task was running when its worker process died \(deaths.count) times"
             + (reason == .timeLimit ? " (killed at the hard time limit)" : " (crashed)")

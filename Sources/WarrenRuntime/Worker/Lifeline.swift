@@ -1,3 +1,4 @@
+import AMQP
 import CWarrenSystem
 import Dispatch
 import Synchronization

@@ -281,7 +281,7 @@ struct SupervisorStateTests {
         // The exit counted the death once.
         #expect(
             state.deathsQueried("t", from: c(2), endedChildren: [:]) == [
-                .answerDeaths(to: c(2), SupervisorNotice(id: "t", deaths: TaskDeaths(count: 1, reason: "poison")))
+                .answerDeaths(to: c(2), SupervisorNotice(id: "t", deaths: TaskDeaths(count: 1, reason: .poison)))
             ])
         #expect(!state.isLive(c(1)))
     }
@@ -305,7 +305,7 @@ struct SupervisorStateTests {
             ])
         #expect(
             state.deathsQueried("late", from: c(2), endedChildren: [:]) == [
-                .answerDeaths(to: c(2), SupervisorNotice(id: "late", deaths: TaskDeaths(count: 1, reason: "time-limit")))
+                .answerDeaths(to: c(2), SupervisorNotice(id: "late", deaths: TaskDeaths(count: 1, reason: .timeLimit)))
             ])
         #expect(
             state.deathsQueried("other", from: c(2), endedChildren: [:]) == [
@@ -325,7 +325,7 @@ struct SupervisorStateTests {
         // c4 crashed running "t"; the broker redelivered to c2 before c4's exit was taken.
         #expect(
             state.deathsQueried("t", from: c(2), endedChildren: [c(4): ["t", "u"]]) == [
-                .answerDeaths(to: c(2), SupervisorNotice(id: "t", deaths: TaskDeaths(count: 3, reason: "poison")))
+                .answerDeaths(to: c(2), SupervisorNotice(id: "t", deaths: TaskDeaths(count: 3, reason: .poison)))
             ])
         // A task c4 was not running is not blamed on it.
         #expect(
@@ -336,7 +336,7 @@ struct SupervisorStateTests {
         // The I/O side may still list c4 among the ended: its exit is taken, it is not counted twice.
         #expect(
             state.deathsQueried("t", from: c(2), endedChildren: [c(4): ["t", "u"]]) == [
-                .answerDeaths(to: c(2), SupervisorNotice(id: "t", deaths: TaskDeaths(count: 3, reason: "poison")))
+                .answerDeaths(to: c(2), SupervisorNotice(id: "t", deaths: TaskDeaths(count: 3, reason: .poison)))
             ])
     }
 
@@ -346,14 +346,14 @@ struct SupervisorStateTests {
         _ = state.childExited(c(1), exit: .exited(139), running: ["t"], finished: 0, now: t0)
         #expect(
             state.deathsQueried("t", from: c(2), endedChildren: [:]) == [
-                .answerDeaths(to: c(2), SupervisorNotice(id: "t", deaths: TaskDeaths(count: 1, reason: "poison")))
+                .answerDeaths(to: c(2), SupervisorNotice(id: "t", deaths: TaskDeaths(count: 1, reason: .poison)))
             ])
         // The asker's own death is not counted by itself: it is running the task again.
         _ = state.restartTimerFired(a, now: t0)
         _ = state.childStarted(c(3), now: t0)
         #expect(
             state.deathsQueried("t", from: c(3), endedChildren: [c(3): ["t"]]) == [
-                .answerDeaths(to: c(3), SupervisorNotice(id: "t", deaths: TaskDeaths(count: 1, reason: "poison")))
+                .answerDeaths(to: c(3), SupervisorNotice(id: "t", deaths: TaskDeaths(count: 1, reason: .poison)))
             ])
     }
 

@@ -97,17 +97,17 @@ struct DeliveryDecisionTests {
     func deaths() {
         let intake = Self.intake(redelivered: true)
         #expect(
-            intake.deathsAnswered(TaskDeaths(count: poisonThreshold, reason: "time-limit"), task: Self.task)
+            intake.deathsAnswered(TaskDeaths(count: poisonThreshold, reason: .timeLimit), task: Self.task)
                 == Self.workerLost(
                     .timeLimit, "the task was running when its worker process died 3 times (killed at the hard time limit)",
                     .killedChild(deaths: 3)))
         #expect(
-            intake.deathsAnswered(TaskDeaths(count: poisonThreshold, reason: "poison"), task: Self.task)
+            intake.deathsAnswered(TaskDeaths(count: poisonThreshold, reason: .poison), task: Self.task)
                 == Self.workerLost(.poison, "the task was running when its worker process died 3 times (crashed)", .killedChild(deaths: 3)))
         #expect(
-            intake.deathsAnswered(TaskDeaths(count: 7, reason: "something else"), task: Self.task)
+            intake.deathsAnswered(TaskDeaths(count: 7, reason: .failed), task: Self.task)
                 == Self.workerLost(.poison, "the task was running when its worker process died 7 times (crashed)", .killedChild(deaths: 7)))
-        #expect(intake.deathsAnswered(TaskDeaths(count: poisonThreshold - 1, reason: "time-limit"), task: Self.task) == .proceed)
+        #expect(intake.deathsAnswered(TaskDeaths(count: poisonThreshold - 1, reason: .timeLimit), task: Self.task) == .proceed)
         #expect(intake.deathsAnswered(nil, task: Self.task) == .proceed)
     }
 

@@ -1,4 +1,4 @@
-import CWarrenSystem
+internal import CRabbitMQ
 
 #if canImport(Glibc)
 import Glibc
@@ -6,12 +6,14 @@ import Glibc
 import Musl
 #endif
 
-/// Runs `body` on a new detached pthread named `name` (at most 15 bytes show in `ps` and `top`),
-/// for loops that block in system calls and must stay off Swift's cooperative pool.
+/// Runs `body` on a new detached pthread named `name` (its first 15 bytes show in `ps`, `top` and
+/// `/proc/<pid>/task/*/comm`): the one thread starter of Warren, for loops that block in system
+/// calls (librabbitmq's socket, a pipe's `read`, `posix_spawn`) and must stay off Swift's
+/// cooperative pool.
 ///
-/// Why not Foundation's `Thread`: it brings up CoreFoundation's `NSThread` machinery in
-/// every child, memory a blocking `read()` loop does not need.
-func detachThread(name: String, _ body: @escaping @Sendable () -> Void) {
+/// Why not Foundation's `Thread`: it brings up CoreFoundation's `NSThread` machinery in every
+/// child process, memory a blocking loop does not need.
+package func detachThread(name: String, _ body: @escaping @Sendable () -> Void) {
     final class Start: Sendable {
         let body: @Sendable () -> Void
         let name: String
@@ -26,7 +28,7 @@ func detachThread(name: String, _ body: @escaping @Sendable () -> Void) {
         &thread, nil,
         { raw in
             let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
-            _ = cws_set_thread_name(start.name)
+            _ = crabbitmq_set_thread_name(start.name)  // the kernel keeps the first 15 bytes
             start.body()
             return nil
         }, start)
