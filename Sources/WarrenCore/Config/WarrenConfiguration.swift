@@ -81,7 +81,7 @@ public struct WarrenConfiguration: Sendable, Equatable, CustomStringConvertible 
     ///
     /// - Parameter taskNames: The registered task names.
     /// - Returns: Which queue each task goes to, and which tasks no route takes.
-    public func routeTable(forTasks taskNames: some Sequence<String>) -> RouteTable {
+    package func routeTable(forTasks taskNames: some Sequence<String>) -> RouteTable {
         RouteTable(queues: queues, taskNames: taskNames)
     }
 

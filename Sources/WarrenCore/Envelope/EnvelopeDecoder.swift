@@ -19,24 +19,24 @@ import Foundation
 ///
 /// Anything else that does not fit throws ``EnvelopeError`` (reason `malformed`) with a message
 /// naming the header, content type or body part at fault.
-public struct EnvelopeDecoder: Sendable {
+package struct EnvelopeDecoder: Sendable {
     /// The largest body accepted, in bytes. Defaults to 16 MiB.
-    public var maxBodySize: Int
+    package var maxBodySize: Int
     /// How deeply arrays and objects may nest in the body. Defaults to 64.
-    public var maxDepth: Int
+    package var maxDepth: Int
 
     /// A decoder with these limits.
     /// - Parameters:
     ///   - maxBodySize: The largest body accepted, in bytes; 16 MiB by default.
     ///   - maxDepth: How deeply arrays and objects may nest; 64 by default.
-    public init(maxBodySize: Int = 16 << 20, maxDepth: Int = JSONValue.defaultMaxDepth) {
+    package init(maxBodySize: Int = 16 << 20, maxDepth: Int = JSONValue.defaultMaxDepth) {
         self.maxBodySize = maxBodySize
         self.maxDepth = maxDepth
     }
 
     /// Reads the task a delivery carries.
     /// - Throws: ``EnvelopeError`` when the message is not a readable task.
-    public func decode(delivery: AMQPDelivery) throws(EnvelopeError) -> TaskMessage {
+    package func decode(delivery: AMQPDelivery) throws(EnvelopeError) -> TaskMessage {
         try decode(properties: delivery.properties, body: delivery.body, routingKey: delivery.routingKey)
     }
 
@@ -47,7 +47,7 @@ public struct EnvelopeDecoder: Sendable {
     ///   - routingKey: The routing key it was published with: the task name when there is no
     ///     `task` header.
     /// - Throws: ``EnvelopeError`` when the message is not a readable task.
-    public func decode(
+    package func decode(
         properties: AMQPBasicProperties, body: [UInt8], routingKey: String
     ) throws(EnvelopeError) -> TaskMessage {
         let headers = properties.headers ?? AMQPTable()
@@ -125,12 +125,12 @@ public struct EnvelopeDecoder: Sendable {
 
     /// The longest task id accepted, in UTF-8 bytes: 255, what an AMQP short string (the reply's
     /// `correlation_id`) holds.
-    public static let maxIDBytes = 255
+    package static let maxIDBytes = 255
 
     /// The largest `retries` accepted: one less than `Int64.max`, so that the attempt after it
     /// (`retries + 1`, which Warren counts and writes back) is a number too. Beyond it the message
     /// is malformed. (py-amqp sends counts beyond ±2^31-1 as signed 64-bit values.)
-    public static let maxRetries = Int(Int64.max) - 1
+    package static let maxRetries = Int(Int64.max) - 1
 
     // MARK: - Content type, encoding, compression
 

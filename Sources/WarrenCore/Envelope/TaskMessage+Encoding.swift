@@ -30,8 +30,8 @@ extension TaskMessage {
     ///
     /// - Parameter now: The publish time, for `timestamp` and `expiration`.
     /// - Returns: The properties and body to publish. Publish it to the exchange with the task
-    ///   name as routing key (DESIGN section 4).
-    public func encoded(now: Date = Date()) -> EncodedMessage {
+    ///   name as routing key (see docs/routing.md).
+    package func encoded(now: Date = Date()) -> EncodedMessage {
         var table = AMQPTable()
         func string(_ text: String?) -> AMQPValue { text.map(AMQPValue.string) ?? .void }
         func time(_ date: Date?) -> AMQPValue { date.map { .string(CeleryTime.format($0)) } ?? .void }

@@ -15,29 +15,29 @@ import Foundation
 /// `group_id` and `parent_id` come before `task_id` when the task has them; `date_done` is
 /// `app.now().isoformat()` (UTC, `+00:00`) for the ready states and `null` otherwise. A failure's
 /// `result` is a ``CeleryException`` and its `traceback` the formatted traceback.
-public struct TaskReply: Sendable, Hashable {
+package struct TaskReply: Sendable, Hashable {
     /// The task id (`task_id`).
-    public var taskID: String
+    package var taskID: String
     /// The state (`status`).
-    public var state: TaskState
+    package var state: TaskState
     /// The return value, or for `FAILURE`, `RETRY` and `REVOKED` the exception's JSON (`result`).
-    public var result: JSONValue
+    package var result: JSONValue
     /// The formatted traceback of a failure (`traceback`).
-    public var traceback: String?
+    package var traceback: String?
     /// Results of subtasks the task started, as `AsyncResult.as_tuple()` lists (`children`).
-    public var children: [JSONValue]
+    package var children: [JSONValue]
     /// When the task finished (`date_done`); `nil` for states that are not ready.
-    public var dateDone: Date?
+    package var dateDone: Date?
     /// The task's group (`group_id`).
-    public var groupID: String?
+    package var groupID: String?
     /// The task's parent (`parent_id`).
-    public var parentID: String?
+    package var parentID: String?
     /// Any other keys (for example the `name`, `args`, `kwargs`, `worker`, `retries` and `queue`
     /// that `result_extended` adds), in order.
-    public var extra: JSONObject
+    package var extra: JSONObject
 
     /// A reply.
-    public init(
+    package init(
         taskID: String, state: TaskState, result: JSONValue, traceback: String? = nil, children: [JSONValue] = [],
         dateDone: Date? = nil, groupID: String? = nil, parentID: String? = nil, extra: JSONObject = [:]
     ) {
@@ -57,7 +57,7 @@ public struct TaskReply: Sendable, Hashable {
     ///   - value: The handler's return value.
     ///   - task: The task that ran.
     ///   - date: When it finished; now by default.
-    public static func success(_ value: JSONValue, for task: TaskMessage, at date: Date = Date()) -> TaskReply {
+    package static func success(_ value: JSONValue, for task: TaskMessage, at date: Date = Date()) -> TaskReply {
         TaskReply(
             taskID: task.id, state: .success, result: value, dateDone: date, groupID: task.group,
             parentID: task.parentID)
@@ -69,7 +69,7 @@ public struct TaskReply: Sendable, Hashable {
     ///   - traceback: The traceback text; ``traceback(for:task:)`` by default.
     ///   - task: The task that ran.
     ///   - date: When it failed; now by default.
-    public static func failure(
+    package static func failure(
         _ exception: CeleryException, traceback: String? = nil, for task: TaskMessage, at date: Date = Date()
     ) -> TaskReply {
         TaskReply(
@@ -79,7 +79,7 @@ public struct TaskReply: Sendable, Hashable {
     }
 
     /// The reply for a task whose handler threw `error`; see ``CeleryException/init(_:)``.
-    public static func failure(_ error: any Error, for task: TaskMessage, at date: Date = Date()) -> TaskReply {
+    package static func failure(_ error: any Error, for task: TaskMessage, at date: Date = Date()) -> TaskReply {
         let exception = CeleryException(error)
         // Name the Swift type inside the frame (indented, so tblib still parses the traceback).
         let detail = error is any CeleryExceptionConvertible ? nil : "Swift error \(String(reflecting: type(of: error)))"
@@ -94,7 +94,7 @@ public struct TaskReply: Sendable, Hashable {
     ///   File "<warren>", line 1, in demo.fail
     /// RuntimeError: boom
     /// ```
-    public static func traceback(for exception: CeleryException, task: TaskMessage) -> String {
+    package static func traceback(for exception: CeleryException, task: TaskMessage) -> String {
         traceback(for: exception, task: task, detail: nil)
     }
 
@@ -108,7 +108,7 @@ public struct TaskReply: Sendable, Hashable {
     // MARK: - Wire format
 
     /// The body as JSON, keys in Celery's order.
-    public var json: JSONValue {
+    package var json: JSONValue {
         var object: JSONObject = [
             "status": .string(state.rawValue),
             "result": result,
@@ -128,7 +128,7 @@ public struct TaskReply: Sendable, Hashable {
     /// default), `priority` 0 and empty headers as kombu sends them, and `correlation_id`.
     /// Publish it to the default exchange (`""`) with the task's `reply_to` as routing key.
     /// - Parameter correlationID: The task's `correlation_id`, or its id when it had none.
-    public func encoded(correlationID: String) -> EncodedMessage {
+    package func encoded(correlationID: String) -> EncodedMessage {
         let properties = AMQPBasicProperties(
             contentType: "application/json", contentEncoding: "utf-8", headers: [:], deliveryMode: .transient,
             priority: 0, correlationID: correlationID)
@@ -142,7 +142,7 @@ public struct TaskReply: Sendable, Hashable {
     ///   - maxDepth: How deeply the result may nest; 64 by default.
     /// - Throws: ``EnvelopeError`` with code ``EnvelopeError/Code/invalidReply`` (or
     ///   ``EnvelopeError/Code/unsupportedContent``).
-    public static func decode(
+    package static func decode(
         properties: AMQPBasicProperties, body: [UInt8], maxDepth: Int = JSONValue.defaultMaxDepth
     ) throws(EnvelopeError) -> TaskReply {
         let media =
@@ -189,7 +189,7 @@ public struct TaskReply: Sendable, Hashable {
     /// - Throws: ``TaskFailed`` when the task ended in `FAILURE` or `REVOKED`, with the exception
     ///   its `result` describes (a `result` that is not Celery's exception JSON becomes an
     ///   `Exception` carrying it).
-    public func value() throws(TaskFailed) -> JSONValue? {
+    package func value() throws(TaskFailed) -> JSONValue? {
         if state == .success { return result }
         guard state.propagates else { return nil }
         let exception =
@@ -203,7 +203,7 @@ extension TaskMessage {
     /// Where and how to publish `reply`: the routing key (``replyTo``, on the default exchange
     /// `""`) and the message, with `correlation_id` = ``correlationID`` or the id, as Celery's
     /// `RPCBackend.destination_for` does. `nil` when no reply is wanted (``wantsReply``).
-    public func replyMessage(_ reply: TaskReply) -> (routingKey: String, message: EncodedMessage)? {
+    package func replyMessage(_ reply: TaskReply) -> (routingKey: String, message: EncodedMessage)? {
         guard wantsReply, let replyTo else { return nil }
         let correlation = correlationID.flatMap { $0.isEmpty ? nil : $0 } ?? id
         return (replyTo, reply.encoded(correlationID: correlation))

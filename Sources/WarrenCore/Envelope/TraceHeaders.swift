@@ -9,16 +9,16 @@ import Instrumentation
 /// headers, which is where opentelemetry-instrumentation-celery injects them before a publish and
 /// reads them back in the worker (`_trace_before_publish`, `_trace_prerun`): a Python client's
 /// trace continues in a Swift handler, and the other way round.
-public enum TraceHeaders {
+package enum TraceHeaders {
     /// The W3C Trace Context header that names the parent span.
-    public static let traceparent = "traceparent"
+    package static let traceparent = "traceparent"
     /// The W3C Trace Context header with vendor-specific state.
-    public static let tracestate = "tracestate"
+    package static let tracestate = "tracestate"
 
     /// Injects `context` into `headers` with `instrument`, unless the headers already carry a
     /// `traceparent`: a caller that set its own trace context keeps it whole (no `tracestate`
     /// of another trace is added to it). Nothing happens without a current context.
-    public static func inject(
+    package static func inject(
         _ context: ServiceContext? = ServiceContext.current, into headers: inout AMQPTable,
         using instrument: any Instrument = InstrumentationSystem.instrument
     ) {
@@ -27,7 +27,7 @@ public enum TraceHeaders {
     }
 
     /// The context `instrument` finds in `headers`, on top of `base`.
-    public static func extract(
+    package static func extract(
         from headers: AMQPTable, into base: ServiceContext = .topLevel,
         using instrument: any Instrument = InstrumentationSystem.instrument
     ) -> ServiceContext {
@@ -39,19 +39,19 @@ public enum TraceHeaders {
 
 /// Writes trace headers into an AMQP table as strings (long strings on the wire, as Python's
 /// py-amqp sends `str` headers).
-public struct AMQPHeaderInjector: Injector {
-    public init() {}
+package struct AMQPHeaderInjector: Injector {
+    package init() {}
 
-    public func inject(_ value: String, forKey key: String, into headers: inout AMQPTable) {
+    package func inject(_ value: String, forKey key: String, into headers: inout AMQPTable) {
         headers[key] = .string(value)
     }
 }
 
 /// Reads trace headers from an AMQP table: strings, or bytes that are valid UTF-8.
-public struct AMQPHeaderExtractor: Extractor {
-    public init() {}
+package struct AMQPHeaderExtractor: Extractor {
+    package init() {}
 
-    public func extract(key: String, from headers: AMQPTable) -> String? {
+    package func extract(key: String, from headers: AMQPTable) -> String? {
         headers[key]?.stringValue
     }
 }

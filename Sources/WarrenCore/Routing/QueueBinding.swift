@@ -1,23 +1,23 @@
 /// A binding from Warren's exchange to a queue, for one routing key.
-public struct QueueBinding: Sendable, Hashable, Comparable, CustomStringConvertible {
+package struct QueueBinding: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// The bound queue.
-    public var queue: String
+    package var queue: String
     /// The routing key, which for Warren's bindings is a task name.
-    public var routingKey: String
+    package var routingKey: String
 
     /// Creates a binding.
-    public init(queue: String, routingKey: String) {
+    package init(queue: String, routingKey: String) {
         self.queue = queue
         self.routingKey = routingKey
     }
 
     /// Orders by queue, then by routing key.
-    public static func < (lhs: QueueBinding, rhs: QueueBinding) -> Bool {
+    package static func < (lhs: QueueBinding, rhs: QueueBinding) -> Bool {
         (lhs.queue, lhs.routingKey) < (rhs.queue, rhs.routingKey)
     }
 
     /// `routingKey -> queue`.
-    public var description: String { "\(routingKey) -> \(queue)" }
+    package var description: String { "\(routingKey) -> \(queue)" }
 }
 
 /// What a reload changes in the exchange's bindings: the stale ones to remove and the missing
@@ -27,22 +27,22 @@ public struct QueueBinding: Sendable, Hashable, Comparable, CustomStringConverti
 /// an instant, no binding: a message published in that instant goes to the unrouted queue,
 /// where `dlq replay` finds it. In the other order it would have two bindings for that instant,
 /// and its message would be copied to both queues and run twice.
-public struct BindingDiff: Sendable, Equatable {
+package struct BindingDiff: Sendable, Equatable {
     /// The bindings that exist but are no longer wanted, sorted.
-    public let unbind: [QueueBinding]
+    package let unbind: [QueueBinding]
     /// The bindings that are wanted but do not exist yet, sorted.
-    public let bind: [QueueBinding]
+    package let bind: [QueueBinding]
 
     /// Compares the bindings that exist with those that are wanted.
     ///
     /// - Parameters:
     ///   - current: The bindings from the exchange that exist now.
     ///   - desired: The bindings the new route table needs (``RouteTable/bindings``).
-    public init(current: Set<QueueBinding>, desired: Set<QueueBinding>) {
+    package init(current: Set<QueueBinding>, desired: Set<QueueBinding>) {
         unbind = current.subtracting(desired).sorted()
         bind = desired.subtracting(current).sorted()
     }
 
     /// Whether nothing changes.
-    public var isEmpty: Bool { unbind.isEmpty && bind.isEmpty }
+    package var isEmpty: Bool { unbind.isEmpty && bind.isEmpty }
 }

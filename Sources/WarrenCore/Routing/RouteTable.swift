@@ -10,46 +10,46 @@
 /// let table = RouteTable(queues: config.queues, taskNames: ["demo.sleep", "demo.add"])
 /// table.queue(for: "demo.sleep")   // "slow"
 /// ```
-public struct RouteTable: Sendable, Equatable {
+package struct RouteTable: Sendable, Equatable {
     /// One task and the queue it goes to.
-    public struct Route: Sendable, Hashable {
+    package struct Route: Sendable, Hashable {
         /// The task name, which is also the routing key publishers use.
-        public var task: String
+        package var task: String
         /// The queue that takes it.
-        public var queue: String
+        package var queue: String
         /// The pattern that matched (the first matching one of the queue's routes).
-        public var pattern: TopicPattern
+        package var pattern: TopicPattern
 
         /// Creates a route.
-        public init(task: String, queue: String, pattern: TopicPattern) {
+        package init(task: String, queue: String, pattern: TopicPattern) {
             self.task = task
             self.queue = queue
             self.pattern = pattern
         }
 
         /// The binding this route needs: routing key = task name, exactly.
-        public var binding: QueueBinding {
+        package var binding: QueueBinding {
             QueueBinding(queue: queue, routingKey: task)
         }
     }
 
     /// Every routed task, sorted by task name.
-    public let routes: [Route]
+    package let routes: [Route]
     /// The registered tasks that no queue's route matches, sorted. Their messages reach the
     /// unrouted queue through the exchange's alternate exchange, unless a client publishes
     /// them straight to a queue.
-    public let unrouted: [String]
+    package let unrouted: [String]
     /// The registered task names that cannot be bound exactly because they contain a `*` or `#`
     /// word, an empty word or are longer than 255 bytes (see ``TopicPattern/isExactRoutingKey(_:)``),
     /// sorted. They are in neither ``routes`` nor ``unrouted``.
-    public let unbindable: [String]
+    package let unbindable: [String]
 
     /// Resolves `queues`, in order, against `taskNames`.
     ///
     /// - Parameters:
     ///   - queues: The queues with their patterns, in priority order.
     ///   - taskNames: The registered task names (duplicates are ignored).
-    public init(queues: [(name: String, routes: [TopicPattern])], taskNames: some Sequence<String>) {
+    package init(queues: [(name: String, routes: [TopicPattern])], taskNames: some Sequence<String>) {
         var routes: [Route] = []
         var unrouted: [String] = []
         var unbindable: [String] = []
@@ -73,17 +73,17 @@ public struct RouteTable: Sendable, Equatable {
     }
 
     /// The queue `task` goes to, or `nil` when no route takes it.
-    public func queue(for task: String) -> String? {
+    package func queue(for task: String) -> String? {
         routes.first { $0.task == task }?.queue
     }
 
     /// The tasks that go to `queue`, sorted.
-    public func tasks(for queue: String) -> [String] {
+    package func tasks(for queue: String) -> [String] {
         routes.filter { $0.queue == queue }.map(\.task)
     }
 
     /// The bindings the exchange needs: one per routed task.
-    public var bindings: Set<QueueBinding> {
+    package var bindings: Set<QueueBinding> {
         Set(routes.map(\.binding))
     }
 }

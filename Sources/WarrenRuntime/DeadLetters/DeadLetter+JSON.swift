@@ -15,7 +15,7 @@ extension DeadLetter {
     /// - `body`: the body as text when it is UTF-8, else base64, as `body_encoding` (`utf-8` or
     ///   `base64`) says.
     /// - Parameter now: The time `age_seconds` is measured at.
-    public func jsonObject(now: Date = Date()) -> JSONObject {
+    package func jsonObject(now: Date = Date()) -> JSONObject {
         func text(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
         func time(_ d: Date?) -> JSONValue { d.map { .string(CeleryTime.format($0)) } ?? .null }
         var object = JSONObject()

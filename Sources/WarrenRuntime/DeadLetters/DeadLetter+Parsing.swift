@@ -8,7 +8,7 @@ extension DeadLetter {
     /// Each field prefers Warren's `x-warren-*` header, then the newest `x-death` entry, then
     /// the delivery itself; the reason follows the same order (see ``DeadLetter``). Headers of
     /// an unexpected kind read as absent: a dead letter is shown whatever state it is in.
-    public init(delivery: AMQPDelivery) {
+    package init(delivery: AMQPDelivery) {
         let headers = delivery.properties.headers ?? [:]
         func text(_ key: String) -> String? {
             guard let value = headers[key], !value.isVoid else { return nil }

@@ -14,45 +14,45 @@ import WarrenCore
 ///   routing key a message was published with: the reason is ``unroutedReason``.
 ///
 /// The delivery itself is kept as it came, so the body and properties can be sent on unchanged.
-public struct DeadLetter: Sendable {
+package struct DeadLetter: Sendable {
     /// The message as `basic.get` returned it.
-    public var delivery: AMQPDelivery
+    package var delivery: AMQPDelivery
     /// Why it is here: a ``DeadLetterReason`` raw value (`failed`, `max-retries`, `expired`,
     /// `poison`, `malformed`, `unknown-task`, `time-limit`), ``maxLengthReason``,
     /// ``unroutedReason`` or ``unknownReason``. See ``knownReasons``.
-    public var reason: String
+    package var reason: String
     /// The broker's own word when RabbitMQ dead-lettered it (`expired`, `rejected`, `maxlen`,
     /// `delivery_limit`), else `nil`.
-    public var brokerReason: String?
+    package var brokerReason: String?
     /// The task name: `x-warren-task`, else the Celery `task` header, else the routing key it
     /// was published to an exchange with (publishers use the task name); `nil` when unknown.
-    public var task: String?
+    package var task: String?
     /// The task id: the `id` header, else `correlation_id`, else `message_id`.
-    public var taskID: String?
+    package var taskID: String?
     /// Attempts made: `x-warren-attempts`, else the `retries` header (attempts before this one).
-    public var attempts: Int?
+    package var attempts: Int?
     /// The queue it failed in (`x-warren-queue`, else the queue RabbitMQ dead-lettered it from).
-    public var originalQueue: String?
+    package var originalQueue: String?
     /// The exchange it was first published to (`""` for the default exchange).
-    public var originalExchange: String?
+    package var originalExchange: String?
     /// The routing key it was first published with.
-    public var originalRoutingKey: String?
+    package var originalRoutingKey: String?
     /// The type of the error that ended it (`RuntimeError`, `NotRegistered`, ...), when a worker said.
-    public var errorType: String?
+    package var errorType: String?
     /// The error text, when a worker said.
-    public var error: String?
+    package var error: String?
     /// When it first failed.
-    public var firstFailure: Date?
+    package var firstFailure: Date?
     /// When it last failed.
-    public var lastFailure: Date?
+    package var lastFailure: Date?
     /// When it arrived here: its last failure, the broker's dead-lettering time, or (unrouted)
     /// its publish timestamp. `nil` when nothing says.
-    public var deadLetteredAt: Date?
+    package var deadLetteredAt: Date?
     /// The `x-death` entries, most recent first.
-    public var deaths: [DeathRecord]
+    package var deaths: [DeathRecord]
 
     /// Creates a dead letter from parts (``init(delivery:)`` reads them from a delivery).
-    public init(
+    package init(
         delivery: AMQPDelivery, reason: String, brokerReason: String? = nil, task: String? = nil, taskID: String? = nil,
         attempts: Int? = nil, originalQueue: String? = nil, originalExchange: String? = nil,
         originalRoutingKey: String? = nil, errorType: String? = nil, error: String? = nil, firstFailure: Date? = nil,
@@ -76,25 +76,25 @@ public struct DeadLetter: Sendable {
     }
 
     /// How long ago it was dead-lettered, or `nil` when ``deadLetteredAt`` is unknown.
-    public func age(now: Date = Date()) -> Duration? {
+    package func age(now: Date = Date()) -> Duration? {
         deadLetteredAt.map { .milliseconds(Int64((now.timeIntervalSince($0) * 1000).rounded())) }
     }
 
     /// RabbitMQ dropped it from the head of a full queue (`x-overflow: drop-head`).
-    public static let maxLengthReason = "maxlen"
+    package static let maxLengthReason = "maxlen"
     /// No binding took it: the exchange's alternate exchange sent it to the unrouted queue.
-    public static let unroutedReason = "unrouted"
+    package static let unroutedReason = "unrouted"
     /// Nothing in the message says why it is here (published straight into the queue?).
-    public static let unknownReason = "unknown"
+    package static let unknownReason = "unknown"
 
     /// Every reason ``reason`` can hold, for validating a `--reason` filter.
-    public static let knownReasons: [String] =
+    package static let knownReasons: [String] =
         DeadLetterReason.allCases.map(\.rawValue) + [maxLengthReason, unroutedReason, unknownReason]
 
     /// Warren's reason for a reason RabbitMQ gave in `x-death`: `expired` stays `expired`,
     /// `rejected` (a consumer refused it for good) is `failed`, `delivery_limit` (a quorum
     /// queue's redelivery limit) is `poison`, `maxlen` stays `maxlen`; others are kept as they are.
-    public static func reason(forBrokerReason brokerReason: String) -> String {
+    package static func reason(forBrokerReason brokerReason: String) -> String {
         switch brokerReason {
         case "expired": DeadLetterReason.expired.rawValue
         case "rejected": DeadLetterReason.failed.rawValue

@@ -1,7 +1,7 @@
 import AMQP
 
 /// What ``DeadLetterQueueReader`` does with one message, as its caller decides.
-public enum DeadLetterDecision: Sendable {
+package enum DeadLetterDecision: Sendable {
     /// Leave it in the queue, in its place.
     case keep
     /// Remove it (acknowledge it).
@@ -12,45 +12,45 @@ public enum DeadLetterDecision: Sendable {
 }
 
 /// Where a dead letter is sent again: an exchange and a routing key.
-public struct DeadLetterRoute: Sendable, Hashable, Comparable, CustomStringConvertible {
+package struct DeadLetterRoute: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// The exchange (`""` is the default exchange, which routes to the queue named ``routingKey``).
-    public var exchange: String
+    package var exchange: String
     /// The routing key (for Warren's exchange, the task name).
-    public var routingKey: String
+    package var routingKey: String
 
     /// Creates a route.
-    public init(exchange: String, routingKey: String) {
+    package init(exchange: String, routingKey: String) {
         self.exchange = exchange
         self.routingKey = routingKey
     }
 
     /// Orders by exchange, then routing key.
-    public static func < (lhs: DeadLetterRoute, rhs: DeadLetterRoute) -> Bool {
+    package static func < (lhs: DeadLetterRoute, rhs: DeadLetterRoute) -> Bool {
         (lhs.exchange, lhs.routingKey) < (rhs.exchange, rhs.routingKey)
     }
 
     /// `exchange/routingKey`, with `(default)` for the default exchange.
-    public var description: String { "\(exchange.isEmpty ? "(default)" : exchange)/\(routingKey)" }
+    package var description: String { "\(exchange.isEmpty ? "(default)" : exchange)/\(routingKey)" }
 }
 
 /// What one pass of ``DeadLetterQueueReader`` did.
-public struct DeadLetterReadReport: Sendable {
+package struct DeadLetterReadReport: Sendable {
     /// Ready messages in the queue when the pass started.
-    public var depth = 0
+    package var depth = 0
     /// Messages read and decided on (at most ``depth``, fewer with a limit).
-    public var examined = 0
+    package var examined = 0
     /// Messages left in the queue (kept, or republishes that failed).
-    public var kept = 0
+    package var kept = 0
     /// Messages removed.
-    public var dropped = 0
+    package var dropped = 0
     /// Messages republished (confirmed by the broker) and then removed, by route.
-    public var republished: [DeadLetterRoute: Int] = [:]
+    package var republished: [DeadLetterRoute: Int] = [:]
     /// Republishes the broker did not confirm, one sentence each; those messages were kept.
-    public var failures: [String] = []
+    package var failures: [String] = []
 
     /// Creates an empty report.
-    public init() {}
+    package init() {}
 
     /// How many messages were republished, all routes together.
-    public var republishedCount: Int { republished.values.reduce(0, +) }
+    package var republishedCount: Int { republished.values.reduce(0, +) }
 }

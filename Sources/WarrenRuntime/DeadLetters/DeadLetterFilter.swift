@@ -5,28 +5,28 @@ import WarrenCore
 ///
 /// An empty filter matches everything; `dlq replay` and `dlq purge` refuse one unless told
 /// `--all`, so that a forgotten option cannot empty the queue.
-public struct DeadLetterFilter: Sendable, Hashable, CustomStringConvertible {
+package struct DeadLetterFilter: Sendable, Hashable, CustomStringConvertible {
     /// The task name, or a topic pattern over task names (`report.*`, `image.#`); `nil` for any.
-    public var task: TopicPattern?
+    package var task: TopicPattern?
     /// The reason (see ``DeadLetter/reason``); `nil` for any.
-    public var reason: String?
+    package var reason: String?
     /// Only dead letters that arrived at least this long ago. A dead letter whose time is
     /// unknown never matches, so that `--older-than` never drops more than it can vouch for.
-    public var olderThan: Duration?
+    package var olderThan: Duration?
 
     /// A filter with these conditions; none by default.
-    public init(task: TopicPattern? = nil, reason: String? = nil, olderThan: Duration? = nil) {
+    package init(task: TopicPattern? = nil, reason: String? = nil, olderThan: Duration? = nil) {
         self.task = task
         self.reason = reason
         self.olderThan = olderThan
     }
 
     /// `true` when no condition is set (everything matches).
-    public var isEmpty: Bool { task == nil && reason == nil && olderThan == nil }
+    package var isEmpty: Bool { task == nil && reason == nil && olderThan == nil }
 
     /// Whether `letter` meets every condition.
     /// - Parameter now: The time ages are measured at.
-    public func matches(_ letter: DeadLetter, now: Date = Date()) -> Bool {
+    package func matches(_ letter: DeadLetter, now: Date = Date()) -> Bool {
         if let task {
             guard let name = letter.task, task.matches(name) else { return false }
         }
@@ -38,7 +38,7 @@ public struct DeadLetterFilter: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The conditions as the command line writes them, e.g. `--task demo.fail --reason failed`.
-    public var description: String {
+    package var description: String {
         var parts: [String] = []
         if let task { parts.append("--task \(task)") }
         if let reason { parts.append("--reason \(reason)") }

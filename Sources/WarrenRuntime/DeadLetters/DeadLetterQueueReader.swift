@@ -35,23 +35,23 @@ import Foundation
 /// Memory holds one batch of messages at a time (``batchSize`` messages, ``batchBytes`` of
 /// bodies), never the whole queue. Every broker call runs on the connection's own thread
 /// (``AMQP/AMQPConnectionThread/perform(_:)``), never on Swift's cooperative pool.
-public struct DeadLetterQueueReader: Sendable {
+package struct DeadLetterQueueReader: Sendable {
     /// The connection the pass runs on.
-    public let io: AMQPConnectionThread
+    package let io: AMQPConnectionThread
     /// The queue read.
-    public let queue: String
+    package let queue: String
     /// Messages fetched per round trip to the connection's thread. Defaults to 100.
-    public var batchSize: Int
+    package var batchSize: Int
     /// A batch also ends once its bodies reach this many bytes. Defaults to 8 MiB.
-    public var batchBytes: Int
+    package var batchBytes: Int
 
     /// The channel messages are fetched and settled on.
-    public static let readChannel: UInt16 = 1
+    package static let readChannel: UInt16 = 1
     /// The channel republishes go out on, with publisher confirms.
-    public static let publishChannel: UInt16 = 2
+    package static let publishChannel: UInt16 = 2
 
     /// A reader of `queue` over `io`. Channels 1 and 2 of `io` are this reader's.
-    public init(io: AMQPConnectionThread, queue: String, batchSize: Int = 100, batchBytes: Int = 8 << 20) {
+    package init(io: AMQPConnectionThread, queue: String, batchSize: Int = 100, batchBytes: Int = 8 << 20) {
         self.io = io
         self.queue = queue
         self.batchSize = max(1, batchSize)
@@ -60,7 +60,7 @@ public struct DeadLetterQueueReader: Sendable {
 
     /// Ready messages in the queue now.
     /// - Throws: ``AMQP/AMQPError`` with ``AMQP/AMQPError/Code/channelClosed`` (404) when it does not exist.
-    public func depth() async throws(AMQPError) -> Int {
+    package func depth() async throws(AMQPError) -> Int {
         let queue = self.queue
         return try await io.perform { connection throws(AMQPError) in
             let channel = try connection.openChannel()
@@ -78,7 +78,7 @@ public struct DeadLetterQueueReader: Sendable {
     /// - Returns: What was done.
     /// - Throws: ``AMQP/AMQPError`` when the queue does not exist or the connection failed; the
     ///   broker then gives back everything not yet acknowledged.
-    public func process(limit: Int? = nil, _ decide: (DeadLetter) -> DeadLetterDecision?) async throws(AMQPError)
+    package func process(limit: Int? = nil, _ decide: (DeadLetter) -> DeadLetterDecision?) async throws(AMQPError)
         -> DeadLetterReadReport
     {
         let (queue, batchSize, batchBytes) = (self.queue, self.batchSize, self.batchBytes)

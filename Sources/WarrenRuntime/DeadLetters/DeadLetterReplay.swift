@@ -15,14 +15,14 @@ import WarrenCore
 /// which AMQP cannot list but Warren records in `<exchange>.bindings` when it declares the
 /// topology, and skips (and reports) the message when its task is not bound. The record is
 /// that of the last worker binary that declared the topology on this exchange.
-public struct DeadLetterReplay: Sendable {
+package struct DeadLetterReplay: Sendable {
     /// The task exchange.
-    public let exchange: String
+    package let exchange: String
     /// Bound task names and the queue each is bound to.
-    public let boundTasks: [String: String]
+    package let boundTasks: [String: String]
 
     /// A planner for `exchange`, whose bindings are `bindings` (routing key = task name).
-    public init(exchange: String, bindings: some Sequence<QueueBinding>) {
+    package init(exchange: String, bindings: some Sequence<QueueBinding>) {
         self.exchange = exchange
         var bound: [String: String] = [:]
         for binding in bindings { bound[binding.routingKey] = binding.queue }
@@ -30,7 +30,7 @@ public struct DeadLetterReplay: Sendable {
     }
 
     /// What to do with one dead letter.
-    public enum Plan: Sendable {
+    package enum Plan: Sendable {
         /// Publish it to `route` with `properties`; the bindings take it to `queue`.
         case republish(route: DeadLetterRoute, properties: AMQPBasicProperties, queue: String)
         /// Leave it where it is, for this reason.
@@ -39,7 +39,7 @@ public struct DeadLetterReplay: Sendable {
 
     /// The plan for `letter`.
     /// - Parameter now: The time an `eta` is compared with.
-    public func plan(for letter: DeadLetter, now: Date = Date()) -> Plan {
+    package func plan(for letter: DeadLetter, now: Date = Date()) -> Plan {
         guard let task = letter.task, !task.isEmpty else {
             return .skip("no task name in its headers or routing key")
         }
@@ -56,7 +56,7 @@ public struct DeadLetterReplay: Sendable {
     /// `x-last-death-*`) removed, `retries` back to 0 when present, and an `eta` already past
     /// removed. Everything else, in order, as it was.
     /// - Returns: `nil` when `headers` is `nil`.
-    public static func replayHeaders(_ headers: AMQPTable?, now: Date = Date()) -> AMQPTable? {
+    package static func replayHeaders(_ headers: AMQPTable?, now: Date = Date()) -> AMQPTable? {
         guard let headers else { return nil }
         var kept: [(String, AMQPValue)] = []
         for (key, value) in headers.entries {

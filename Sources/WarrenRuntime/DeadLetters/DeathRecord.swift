@@ -8,22 +8,22 @@ import Foundation
 /// RabbitMQ keeps one entry per queue and reason, most recent first, and counts repeats in
 /// ``count``. Warren's own wait queues add `expired` entries too (a retry waited there), so a
 /// dead letter can carry entries that have nothing to do with why it is dead.
-public struct DeathRecord: Sendable, Hashable {
+package struct DeathRecord: Sendable, Hashable {
     /// The broker's reason: `expired`, `rejected`, `maxlen` or `delivery_limit`.
-    public var reason: String
+    package var reason: String
     /// The queue the message was dead-lettered from.
-    public var queue: String?
+    package var queue: String?
     /// The exchange the message had been published to before that queue.
-    public var exchange: String?
+    package var exchange: String?
     /// The routing keys it had been published with (`CC` and `BCC` included).
-    public var routingKeys: [String]
+    package var routingKeys: [String]
     /// When it happened (whole seconds).
-    public var time: Date?
+    package var time: Date?
     /// How many times it happened, for this queue and reason.
-    public var count: Int
+    package var count: Int
 
     /// Creates a record.
-    public init(
+    package init(
         reason: String, queue: String? = nil, exchange: String? = nil, routingKeys: [String] = [], time: Date? = nil,
         count: Int = 1
     ) {
@@ -37,7 +37,7 @@ public struct DeathRecord: Sendable, Hashable {
 
     /// The entries of an `x-death` header, most recent first; entries without a reason are
     /// skipped, and a header of another shape reads as none.
-    public static func records(in headers: AMQPTable?) -> [DeathRecord] {
+    package static func records(in headers: AMQPTable?) -> [DeathRecord] {
         guard let entries = headers?["x-death"]?.arrayValue else { return [] }
         return entries.compactMap { value in
             guard let table = value.tableValue, let reason = table["reason"]?.stringValue else { return nil }

@@ -10,24 +10,24 @@ import WarrenCore
 /// with `meta.`). Nested metadata becomes nested JSON. JSON escapes the control characters; each
 /// string (the message, a key, a value) is cut at 4 KiB as ``ErrorText/bounded(_:maxBytes:)``
 /// does, like the text format's values.
-public struct JSONLogHandler: LogHandler {
-    public var logLevel: Logger.Level = .info
-    public var metadata: Logger.Metadata = [:]
+package struct JSONLogHandler: LogHandler {
+    package var logLevel: Logger.Level = .info
+    package var metadata: Logger.Metadata = [:]
     private let label: String
     private let descriptor: Int32
 
     /// Writes to `descriptor` (standard error by default).
-    public init(label: String, descriptor: Int32 = STDERR_FILENO) {
+    package init(label: String, descriptor: Int32 = STDERR_FILENO) {
         self.label = label
         self.descriptor = descriptor
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         var object: JSONObject = [
             "time": .string(CeleryTime.format(Date())), "level": .string(event.level.rawValue), "logger": .string(label),
             "message": .string(ErrorText.bounded(event.message.description)),

@@ -16,24 +16,24 @@ import WarrenCore
 /// key and value are escaped and bounded as ``ErrorText/loggable(_:maxBytes:quoting:)`` says
 /// (`\n`, `\u001b`, cut at 4 KiB), and a value holding a space, `=`, `"` or `\` is written in double
 /// quotes: `task.name="demo.x\n2026-01-01 info forged"`.
-public struct TextLogHandler: LogHandler {
-    public var logLevel: Logger.Level = .info
-    public var metadata: Logger.Metadata = [:]
+package struct TextLogHandler: LogHandler {
+    package var logLevel: Logger.Level = .info
+    package var metadata: Logger.Metadata = [:]
     private let label: String
     private let descriptor: Int32
 
     /// Writes to `descriptor` (standard error by default).
-    public init(label: String, descriptor: Int32 = STDERR_FILENO) {
+    package init(label: String, descriptor: Int32 = STDERR_FILENO) {
         self.label = label
         self.descriptor = descriptor
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         var merged = event.metadata.map { metadata.merging($0) { $1 } } ?? metadata
         if let error = event.error { merged["error"] = "\(error)" }
         var line = Self.timestamp()

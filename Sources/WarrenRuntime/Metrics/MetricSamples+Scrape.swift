@@ -7,7 +7,7 @@ import WarrenCore
 extension MetricSamples {
     /// Fetches `http://listen/metrics`.
     /// - Throws: when nothing answers there within `timeout`, or the answer is not 200.
-    public static func scrape(_ listen: ListenAddress, timeout: Duration = .seconds(5)) async throws -> MetricSamples {
+    package static func scrape(_ listen: ListenAddress, timeout: Duration = .seconds(5)) async throws -> MetricSamples {
         let (status, body) = try await HTTPGet.fetch(listen, path: "/metrics", timeout: timeout)
         guard status == .ok else { throw WorkerError(.metricsUnavailable, "http://\(listen)/metrics answered \(status.code)") }
         return MetricSamples(parsing: String(decoding: body.readableBytesView, as: UTF8.self))

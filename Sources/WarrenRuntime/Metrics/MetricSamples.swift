@@ -1,37 +1,37 @@
 import Foundation
 
 /// One line of a Prometheus text exposition: a name, its labels and a value.
-public struct MetricSample: Sendable, Equatable {
-    public var name: String
-    public var labels: [String: String]
-    public var value: Double
+package struct MetricSample: Sendable, Equatable {
+    package var name: String
+    package var labels: [String: String]
+    package var value: Double
 }
 
 /// The samples a supervisor's `/metrics` served, for `status` and for scripts.
-public struct MetricSamples: Sendable {
+package struct MetricSamples: Sendable {
     /// Every sample, in the order served.
-    public var samples: [MetricSample]
+    package var samples: [MetricSample]
 
     /// Reads the text exposition format (version 0.0.4); comments and lines it cannot read are
     /// skipped.
-    public init(parsing text: String) {
+    package init(parsing text: String) {
         samples = text.split(separator: "\n").compactMap(Self.sample)
     }
 
     /// The sum of the samples named `name` whose labels include `labels` (0 when none).
-    public func sum(_ name: String, _ labels: [String: String] = [:]) -> Double {
+    package func sum(_ name: String, _ labels: [String: String] = [:]) -> Double {
         matching(name, labels).reduce(0) { $0 + $1.value }
     }
 
     /// The samples named `name` whose labels include `labels`.
-    public func matching(_ name: String, _ labels: [String: String] = [:]) -> [MetricSample] {
+    package func matching(_ name: String, _ labels: [String: String] = [:]) -> [MetricSample] {
         samples.filter { sample in sample.name == name && labels.allSatisfy { sample.labels[$0.key] == $0.value } }
     }
 
     /// The `q` quantile (0...1) of histogram `name` (its `_bucket` samples whose labels include
     /// `labels`, summed over the rest), interpolated within its bucket as PromQL's
     /// `histogram_quantile` does; nil when it holds no observation.
-    public func quantile(_ q: Double, histogram name: String, _ labels: [String: String] = [:]) -> Double? {
+    package func quantile(_ q: Double, histogram name: String, _ labels: [String: String] = [:]) -> Double? {
         Self.quantile(q, cumulative: buckets(name, labels).sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
     }
 

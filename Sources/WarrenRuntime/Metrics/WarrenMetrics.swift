@@ -23,9 +23,9 @@ import Synchronization
 /// | `warren_child_recycles_total` | queue, reason (`max-tasks`, `max-memory`) |
 /// | `warren_broker_reconnects_total` | queue |
 /// | `warren_broker_up` | (none): whether the supervisor's last look at the broker worked |
-public final class WarrenMetrics: Sendable {
+package final class WarrenMetrics: Sendable {
     /// Where the metrics live; ``exposition()`` renders it.
-    public let registry: PrometheusCollectorRegistry
+    package let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
     private let counters = Mutex<[String: CoreMetrics.Counter]>([:])
     private let timers = Mutex<[String: CoreMetrics.Timer]>([:])
@@ -44,7 +44,7 @@ public final class WarrenMetrics: Sendable {
     ]
 
     /// Empty metrics in a registry of their own.
-    public init() {
+    package init() {
         registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets = [
@@ -54,7 +54,7 @@ public final class WarrenMetrics: Sendable {
     }
 
     /// Everything, in the Prometheus text exposition format (version 0.0.4).
-    public func exposition() -> [UInt8] { registry.emitToBuffer() }
+    package func exposition() -> [UInt8] { registry.emitToBuffer() }
 
     // MARK: - What children did
 

@@ -5,17 +5,17 @@ import WarrenCore
 ///
 /// A handler is stored type-erased: it decodes its own arguments from the message and encodes
 /// its own result, so the worker loop deals only in ``TaskMessage`` and ``JSONValue``.
-public final class TaskRegistry: Sendable {
+package final class TaskRegistry: Sendable {
     /// Runs one task: decode arguments, call the handler, encode the result.
-    public typealias Handler = @Sendable (TaskMessage, TaskContext) async throws -> JSONValue
+    package typealias Handler = @Sendable (TaskMessage, TaskContext) async throws -> JSONValue
 
     private let handlers = Mutex<[String: Handler]>([:])
 
     /// An empty registry.
-    public init() {}
+    package init() {}
 
     /// Registers `handler` under `name`. Registering a name twice is a programming error.
-    public func register(_ name: String, _ handler: @escaping Handler) {
+    package func register(_ name: String, _ handler: @escaping Handler) {
         handlers.withLock {
             precondition($0[name] == nil, "a task is already registered under the name \"\(name)\"")
             precondition(!name.isEmpty, "a task name cannot be empty")
@@ -24,12 +24,12 @@ public final class TaskRegistry: Sendable {
     }
 
     /// The handler for `name`, if registered.
-    public func handler(for name: String) -> Handler? {
+    package func handler(for name: String) -> Handler? {
         handlers.withLock { $0[name] }
     }
 
     /// Every registered task name, sorted.
-    public var names: [String] {
+    package var names: [String] {
         handlers.withLock { $0.keys.sorted() }
     }
 }

@@ -23,7 +23,7 @@ import WarrenCore
 /// ``TaskError/fail(_:)`` to fail at once, ``TaskError/retry(after:_:)`` to choose the delay.
 public final class Worker: Sendable {
     /// The registered handlers.
-    public let registry = TaskRegistry()
+    package let registry = TaskRegistry()
     /// The binary's name, for logs and `--help`.
     public let name: String
 

@@ -4,7 +4,7 @@ import WarrenCore
 extension StatusReport {
     /// The report as a readable table, with a line on what could not be read. Queue names are
     /// escaped as ``ErrorText/cell(_:width:)`` does; widths count the characters shown.
-    public var table: [String] {
+    package var table: [String] {
         let header = ["queue", "messages", "consumers", "children", "deliver/s", "ack/s", "done", "retries", "dead", "lag p50", "lag p99"]
         let rows = queues.map { q -> [String] in
             [

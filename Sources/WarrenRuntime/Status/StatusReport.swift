@@ -6,52 +6,52 @@ import WarrenCore
 /// Broker figures (messages, consumers, dead letters, unrouted, waiting) are always there when
 /// the broker answers; supervisor figures (children, rates, lag) only while a supervisor serves
 /// its metrics at `metrics.listen` (nil otherwise).
-public struct StatusReport: Codable, Sendable, Equatable {
+package struct StatusReport: Codable, Sendable, Equatable {
     /// One work queue.
-    public struct Queue: Codable, Sendable, Equatable {
-        public var name: String
+    package struct Queue: Codable, Sendable, Equatable {
+        package var name: String
         /// Messages ready in the queue (not yet delivered, or given back).
-        public var messages: Int?
+        package var messages: Int?
         /// Consumers the broker counts on it: one per child that is consuming.
-        public var consumers: Int?
+        package var consumers: Int?
         /// Child processes the supervisor runs for it, and how many hold a live consumer.
-        public var children: Int?
-        public var childrenReady: Int?
+        package var children: Int?
+        package var childrenReady: Int?
         /// Deliveries taken up per second (handlers started), over the last interval.
-        public var deliveredPerSecond: Double?
+        package var deliveredPerSecond: Double?
         /// Deliveries acknowledged per second (tasks that ended in any way but `requeued`:
         /// succeeded, retried or dead-lettered), over the last interval.
-        public var ackedPerSecond: Double?
+        package var ackedPerSecond: Double?
         /// Tasks finished since the supervisor started, and how many succeeded.
-        public var tasksTotal: Int?
-        public var succeededTotal: Int?
+        package var tasksTotal: Int?
+        package var succeededTotal: Int?
         /// Retries scheduled and messages dead-lettered since the supervisor started.
-        public var retriesTotal: Int?
-        public var deadLettersTotal: Int?
+        package var retriesTotal: Int?
+        package var deadLettersTotal: Int?
         /// Queue lag (publish, or `eta`, to handler start) in seconds: over the last interval
         /// when tasks started in it, else since the supervisor started.
-        public var lagP50Seconds: Double?
-        public var lagP99Seconds: Double?
+        package var lagP50Seconds: Double?
+        package var lagP99Seconds: Double?
     }
 
     /// A queue outside the work queues, by name and depth.
-    public struct Holding: Codable, Sendable, Equatable {
-        public var queue: String
-        public var messages: Int?
+    package struct Holding: Codable, Sendable, Equatable {
+        package var queue: String
+        package var messages: Int?
     }
 
-    public var time: Date
+    package var time: Date
     /// Whether the broker answered, and its address (password masked).
-    public var broker: String
-    public var brokerReachable: Bool
+    package var broker: String
+    package var brokerReachable: Bool
     /// Where the supervisor's metrics were read, and whether they were.
-    public var metricsURL: String?
-    public var supervisorReachable: Bool
-    public var queues: [Queue]
-    public var deadLetters: Holding
-    public var unrouted: Holding
+    package var metricsURL: String?
+    package var supervisorReachable: Bool
+    package var queues: [Queue]
+    package var deadLetters: Holding
+    package var unrouted: Holding
     /// Messages waiting in the broker for their retry delay or countdown (every wait queue).
-    public var waiting: Int?
+    package var waiting: Int?
 }
 
 extension StatusReport {

@@ -36,9 +36,9 @@ import Synchronization
 /// It is `Sendable`: its configuration is immutable, and ``lastError`` is guarded by a `Mutex`.
 /// Each notification opens, uses and closes its own socket (as libsystemd does), so nothing is
 /// left open across a `posix_spawn` and no descriptor needs closing.
-public final class SystemdNotifier: Sendable {
+package final class SystemdNotifier: Sendable {
     /// One notification line. A datagram can carry several; systemd reads them together.
-    public enum Message: Sendable, Hashable {
+    package enum Message: Sendable, Hashable {
         /// `READY=1`: start-up (or a reload) is complete. For Warren: every child consumes.
         case ready
         /// `RELOADING=1`, sent together with `MONOTONIC_USEC=` (the current `CLOCK_MONOTONIC`
@@ -63,24 +63,24 @@ public final class SystemdNotifier: Sendable {
 
     /// Where the datagrams go: the value of `NOTIFY_SOCKET`, or `nil` when it is unset or empty.
     /// An `@` at the start means a name in the abstract namespace.
-    public let socketPath: String?
+    package let socketPath: String?
 
     /// How long systemd waits for a `WATCHDOG=1` before it considers the service hung
     /// (`WATCHDOG_USEC`), or `nil` when the watchdog is off, or meant for another process
     /// (`WATCHDOG_PID` differs from this process's id).
-    public let watchdogTimeout: Duration?
+    package let watchdogTimeout: Duration?
 
     /// How often to send `WATCHDOG=1`: half of ``watchdogTimeout``, as `sd_watchdog_enabled(3)`
     /// recommends, or `nil` when the watchdog is off.
-    public var watchdogInterval: Duration? { watchdogTimeout.map { $0 / 2 } }
+    package var watchdogInterval: Duration? { watchdogTimeout.map { $0 / 2 } }
 
     /// Whether notifications are sent at all: `NOTIFY_SOCKET` is set.
-    public var isEnabled: Bool { socketPath != nil }
+    package var isEnabled: Bool { socketPath != nil }
 
     /// Why the last notification failed, or `nil` when it was delivered (or when none was sent).
     /// Its description reads like a log line, e.g.
     /// `sd_notify to /run/systemd/notify: sendto: Connection refused (errno 111)`.
-    public var lastError: SystemdNotifierError? { state.withLock { $0 } }
+    package var lastError: SystemdNotifierError? { state.withLock { $0 } }
 
     private let state = Mutex<SystemdNotifierError?>(nil)
 
@@ -90,7 +90,7 @@ public final class SystemdNotifier: Sendable {
     ///   - environment: Where to find `NOTIFY_SOCKET`, `WATCHDOG_USEC` and `WATCHDOG_PID`.
     ///     Defaults to the process's environment.
     ///   - processID: This process's id, compared with `WATCHDOG_PID`. Defaults to `getpid()`.
-    public init(
+    package init(
         environment: [String: String] = ProcessInfo.processInfo.environment,
         processID: Int32 = getpid()
     ) {
@@ -110,12 +110,12 @@ public final class SystemdNotifier: Sendable {
     /// - Parameter environment: The supervisor's environment, usually
     ///   `ProcessInfo.processInfo.environment`.
     /// - Returns: The same variables, minus the three.
-    public static func environmentForChildren(_ environment: [String: String]) -> [String: String] {
+    package static func environmentForChildren(_ environment: [String: String]) -> [String: String] {
         environment.filter { !childExcludedVariables.contains($0.key) }
     }
 
     /// The variables ``environmentForChildren(_:)`` removes.
-    public static let childExcludedVariables: Set<String> = ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"]
+    package static let childExcludedVariables: Set<String> = ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"]
 
     // MARK: - Notifications
 
@@ -125,7 +125,7 @@ public final class SystemdNotifier: Sendable {
     /// - Returns: Whether systemd got it; `false` when notifications are off or the send failed
     ///   (see ``lastError``).
     @discardableResult
-    public func ready(status: String? = nil) -> Bool {
+    package func ready(status: String? = nil) -> Bool {
         notify([.ready] + (status.map { [.status($0)] } ?? []))
     }
 
@@ -136,7 +136,7 @@ public final class SystemdNotifier: Sendable {
     /// - Parameter status: A line for `systemctl status`, or `nil` for none (the default).
     /// - Returns: Whether systemd got it (see ``ready(status:)``).
     @discardableResult
-    public func reloading(status: String? = nil) -> Bool {
+    package func reloading(status: String? = nil) -> Bool {
         notify([.reloading] + (status.map { [.status($0)] } ?? []))
     }
 
@@ -145,7 +145,7 @@ public final class SystemdNotifier: Sendable {
     /// - Parameter status: A line for `systemctl status`, or `nil` for none (the default).
     /// - Returns: Whether systemd got it (see ``ready(status:)``).
     @discardableResult
-    public func stopping(status: String? = nil) -> Bool {
+    package func stopping(status: String? = nil) -> Bool {
         notify([.stopping] + (status.map { [.status($0)] } ?? []))
     }
 
@@ -158,7 +158,7 @@ public final class SystemdNotifier: Sendable {
     /// - Parameter text: The status line, e.g. `4/4 children consuming`.
     /// - Returns: Whether systemd got it (see ``ready(status:)``).
     @discardableResult
-    public func status(_ text: String) -> Bool {
+    package func status(_ text: String) -> Bool {
         notify([.status(text)], wait: false)
     }
 
@@ -170,7 +170,7 @@ public final class SystemdNotifier: Sendable {
     ///
     /// - Returns: Whether systemd got it (see ``ready(status:)``).
     @discardableResult
-    public func ping() -> Bool {
+    package func ping() -> Bool {
         notify([.watchdog])
     }
 
@@ -178,7 +178,7 @@ public final class SystemdNotifier: Sendable {
     ///
     /// - Returns: Whether systemd got it (see ``ready(status:)``).
     @discardableResult
-    public func triggerWatchdog() -> Bool {
+    package func triggerWatchdog() -> Bool {
         notify([.watchdogTrigger])
     }
 
@@ -187,7 +187,7 @@ public final class SystemdNotifier: Sendable {
     /// - Parameter pid: The new main process id.
     /// - Returns: Whether systemd got it (see ``ready(status:)``).
     @discardableResult
-    public func mainPID(_ pid: Int32) -> Bool {
+    package func mainPID(_ pid: Int32) -> Bool {
         notify([.mainPID(pid)])
     }
 
@@ -197,7 +197,7 @@ public final class SystemdNotifier: Sendable {
     /// - Parameter duration: How long systemd should wait at least, from now.
     /// - Returns: Whether systemd got it (see ``ready(status:)``).
     @discardableResult
-    public func extendTimeout(by duration: Duration) -> Bool {
+    package func extendTimeout(by duration: Duration) -> Bool {
         notify([.extendTimeout(duration)])
     }
 
@@ -207,7 +207,7 @@ public final class SystemdNotifier: Sendable {
     /// - Returns: Whether systemd got them; `false` when notifications are off or the send
     ///   failed. A failure sets ``lastError``, a success clears it.
     @discardableResult
-    public func notify(_ messages: [Message]) -> Bool {
+    package func notify(_ messages: [Message]) -> Bool {
         notify(messages, wait: true)
     }
 
@@ -230,7 +230,7 @@ public final class SystemdNotifier: Sendable {
     /// `healthy`: the supervisor's loop is running, and its children consume.
     ///
     /// - Parameter healthy: Asked once per interval, on the calling task; it must be quick.
-    public func runWatchdog(healthy: @Sendable () -> Bool) async {
+    package func runWatchdog(healthy: @Sendable () -> Bool) async {
         guard isEnabled, let interval = watchdogInterval else { return }
         while !Task.isCancelled {
             if healthy() { ping() }
@@ -248,7 +248,7 @@ public final class SystemdNotifier: Sendable {
     /// - Returns: The task, or `nil` when the watchdog is off (no `NOTIFY_SOCKET` or no
     ///   `WATCHDOG_USEC` for this process).
     @discardableResult
-    public func startWatchdog(healthy: @escaping @Sendable () -> Bool) -> Task<Void, Never>? {
+    package func startWatchdog(healthy: @escaping @Sendable () -> Bool) -> Task<Void, Never>? {
         guard isEnabled, watchdogInterval != nil else { return nil }
         return Task { await self.runWatchdog(healthy: healthy) }
     }
@@ -372,9 +372,9 @@ public final class SystemdNotifier: Sendable {
 }
 
 /// Why a notification to systemd failed: ``SystemdNotifier/lastError``.
-public struct SystemdNotifierError: Error, Sendable, Hashable, CustomStringConvertible {
+package struct SystemdNotifierError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What failed. New codes may be added; switch with a `default`.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+    package struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Sendable {
             case invalidAddress, socket, send, shortWrite
         }
@@ -382,34 +382,34 @@ public struct SystemdNotifierError: Error, Sendable, Hashable, CustomStringConve
 
         /// `NOTIFY_SOCKET` is neither an absolute path nor an `@` abstract name, or too long
         /// for a unix socket address (107 bytes for a path, 107 after the `@`).
-        public static let invalidAddress = Code(base: .invalidAddress)
+        package static let invalidAddress = Code(base: .invalidAddress)
         /// `socket(AF_UNIX, SOCK_DGRAM)` failed (see ``SystemdNotifierError/errno``).
-        public static let socket = Code(base: .socket)
+        package static let socket = Code(base: .socket)
         /// `sendto` failed: no listener (`ECONNREFUSED`, `ENOENT`), no permission, or systemd's
         /// buffer stayed full for a second (`EAGAIN`).
-        public static let send = Code(base: .send)
+        package static let send = Code(base: .send)
         /// The datagram went out incomplete.
-        public static let shortWrite = Code(base: .shortWrite)
+        package static let shortWrite = Code(base: .shortWrite)
 
-        public var description: String { base.rawValue }
+        package var description: String { base.rawValue }
     }
 
     /// What failed.
-    public var code: Code
+    package var code: Code
     /// The value of `NOTIFY_SOCKET`.
-    public var socketPath: String
+    package var socketPath: String
     /// The C `errno`, or 0 when none applies.
-    public var errno: Int32
+    package var errno: Int32
 
     /// Creates an error.
-    public init(_ code: Code, socketPath: String, errno: Int32) {
+    package init(_ code: Code, socketPath: String, errno: Int32) {
         self.code = code
         self.socketPath = socketPath
         self.errno = errno
     }
 
     /// For example `sd_notify to /run/systemd/notify: sendto: Connection refused (errno 111)`.
-    public var description: String {
+    package var description: String {
         let what: String
         switch code {
         case .invalidAddress: what = "NOTIFY_SOCKET is not an absolute path or @abstract name of at most 107 bytes"

@@ -6,7 +6,7 @@ import WarrenCore
 extension Topology {
     /// Connects, declares the topology of `configuration` for `taskNames`, and logs what changed.
     @discardableResult
-    public static func declare(configuration: WarrenConfiguration, taskNames: [String], logger: Logger) async throws -> Topology {
+    package static func declare(configuration: WarrenConfiguration, taskNames: [String], logger: Logger) async throws -> Topology {
         let topology = Topology(configuration: configuration, taskNames: taskNames)
         let io = try await configuration.broker.connect(
             name: "\(ProcessInfo.processInfo.processName) topology", threadName: "amqp-topology")

@@ -14,27 +14,27 @@ import WarrenCore
 ///   list bindings: on the next declaration the bindings no longer wanted are removed.
 ///
 /// Declaring twice is harmless. Run it from one connection at a time (the supervisor).
-public struct Topology: Sendable {
+package struct Topology: Sendable {
     /// The configuration declared.
-    public let configuration: WarrenConfiguration
+    package let configuration: WarrenConfiguration
     /// The routes resolved against the registered task names.
-    public let routes: RouteTable
+    package let routes: RouteTable
 
     /// The topology for `configuration` and the tasks named.
-    public init(configuration: WarrenConfiguration, taskNames: some Sequence<String>) {
+    package init(configuration: WarrenConfiguration, taskNames: some Sequence<String>) {
         self.configuration = configuration
         self.routes = configuration.routeTable(forTasks: taskNames)
     }
 
     /// The queue that records the bindings Warren made on the exchange.
-    public var bindingRecordQueue: String { "\(configuration.exchange).bindings" }
+    package var bindingRecordQueue: String { "\(configuration.exchange).bindings" }
 
     /// The alternate exchange of the task exchange (fanout to the unrouted queue).
-    public var alternateExchange: String { configuration.unroutedQueue }
+    package var alternateExchange: String { configuration.unroutedQueue }
 
     /// Declares everything and rebinds. Returns what changed in the bindings.
     @discardableResult
-    public func declare(on channel: AMQPChannel) throws(AMQPError) -> BindingDiff {
+    package func declare(on channel: AMQPChannel) throws(AMQPError) -> BindingDiff {
         let c = configuration
         try channel.declareExchange(alternateExchange, type: "fanout", durable: true)
         try channel.declareQueue(c.unroutedQueue, durable: true)
@@ -78,7 +78,7 @@ public struct Topology: Sendable {
     }
 
     /// The `rabbitmqctl` command that makes the broker dead-letter what expires in the work queues.
-    public var deadLetterPolicyCommand: String {
+    package var deadLetterPolicyCommand: String {
         let names = configuration.queues.map { NSRegularExpression.escapedPattern(for: $0.name) }.joined(separator: "|")
         return "rabbitmqctl set_policy --apply-to queues warren-dead-letter '^(\(names))$' "
             + "'{\"dead-letter-exchange\":\"\",\"dead-letter-routing-key\":\"\(configuration.deadLetterQueue)\"}'"

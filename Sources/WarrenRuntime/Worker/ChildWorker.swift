@@ -18,14 +18,14 @@ import WarrenCore
 /// closes its connection, which gives the prefetched messages it had not started back to the queue.
 ///
 /// **A lost connection** is replaced (see ``run(onReady:onDisconnected:)``); the process goes on.
-public final class ChildWorker: Sendable {
+package final class ChildWorker: Sendable {
     /// The queue this child consumes.
-    public let queue: QueueConfig
+    package let queue: QueueConfig
     let configuration: WarrenConfiguration
     let registry: TaskRegistry
     let logger: Logger
     /// Which child of the queue this is (1-based), for names and logs.
-    public let slot: Int
+    package let slot: Int
     let decoder: EnvelopeDecoder
     let delays: DelayedDelivery
     let retryPolicy: RetryPolicy
@@ -45,7 +45,7 @@ public final class ChildWorker: Sendable {
     static let replyChannel: UInt16 = 3
 
     /// A child for `queue` of `configuration`, running the handlers of `registry`.
-    public convenience init(queue: QueueConfig, configuration: WarrenConfiguration, registry: TaskRegistry, slot: Int = 1, logger: Logger) {
+    package convenience init(queue: QueueConfig, configuration: WarrenConfiguration, registry: TaskRegistry, slot: Int = 1, logger: Logger) {
         self.init(queue: queue, configuration: configuration, registry: registry, slot: slot, logger: logger, hooks: ChildHooks())
     }
 
@@ -76,7 +76,7 @@ public final class ChildWorker: Sendable {
     ///   - onReady: Called each time the consumer is registered with the broker.
     ///   - onDisconnected: Called each time the connection (or its consumer) is lost; the child
     ///     takes no task until the next `onReady`.
-    public func run(onReady: @escaping @Sendable () -> Void = {}, onDisconnected: @escaping @Sendable () -> Void = {}) async throws {
+    package func run(onReady: @escaping @Sendable () -> Void = {}, onDisconnected: @escaping @Sendable () -> Void = {}) async throws {
         // Unstructured, so that ``recycle(_:)`` can cancel it from inside like a warm shutdown.
         let runner = Task { await self.runConnections(onReady: onReady, onDisconnected: onDisconnected) }
         loopTask.withLock { $0 = runner }
