@@ -22,6 +22,8 @@ let package = Package(
         // Foundation networking (libcurl and its two dozen libraries would load in every child).
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+        // `swift package generate-documentation --target WarrenClient` (the DocC catalogs).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
         // WarrenClient is a Service of the application's ServiceGroup.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         // W3C trace context across the broker: senders inject it, children run handlers in spans.

@@ -90,7 +90,7 @@ public final class AMQPConnectionThread: Sendable {
         }
     }
 
-    /// An ack, nack or reject queued by ``ack(_:)``, ``nack(_:requeue:)`` or ``reject(_:requeue:)``,
+    /// An ack, nack or reject queued by ``ack(_:multiple:)``, ``nack(_:requeue:)`` or ``reject(_:requeue:)``,
     /// or a message queued by ``publishLater(_:exchange:routingKey:properties:on:)``.
     private struct Settlement {
         enum Kind {
@@ -174,21 +174,23 @@ public final class AMQPConnectionThread: Sendable {
     /// channel, as an ``AMQPEvent/channelClosed(channel:error:)`` already sent): the broker then
     /// redelivers the message.
     ///
-    /// - Parameter multiple: Also acknowledge every earlier delivery on its channel. Say so when
-    ///   you know all of them are settled (for example, handlers finished in delivery order):
-    ///   consecutive such acks queued together are then sent as one frame, which spares the
-    ///   broker most of its ack work.
+    /// - Parameters:
+    ///   - delivery: The delivery to acknowledge (its channel and delivery tag).
+    ///   - multiple: Also acknowledge every earlier delivery on its channel. Say so when
+    ///     you know all of them are settled (for example, handlers finished in delivery order):
+    ///     consecutive such acks queued together are then sent as one frame, which spares the
+    ///     broker most of its ack work.
     public func ack(_ delivery: AMQPDelivery, multiple: Bool = false) {
         settle(Settlement(channel: delivery.channel, kind: .ack(tag: delivery.deliveryTag, multiple: multiple)))
     }
 
-    /// Refuses a delivery (`basic.nack`), fire-and-forget like ``ack(_:)``: back to its queue with
+    /// Refuses a delivery (`basic.nack`), fire-and-forget like ``ack(_:multiple:)``: back to its queue with
     /// `requeue`, else dead-lettered.
     public func nack(_ delivery: AMQPDelivery, requeue: Bool) {
         settle(Settlement(channel: delivery.channel, kind: .nack(tag: delivery.deliveryTag, requeue: requeue)))
     }
 
-    /// Refuses a delivery (`basic.reject`), fire-and-forget like ``ack(_:)``.
+    /// Refuses a delivery (`basic.reject`), fire-and-forget like ``ack(_:multiple:)``.
     public func reject(_ delivery: AMQPDelivery, requeue: Bool) {
         settle(Settlement(channel: delivery.channel, kind: .reject(tag: delivery.deliveryTag, requeue: requeue)))
     }

@@ -18,7 +18,7 @@ public struct TaskHandle<Result: Decodable & Sendable>: Sendable {
     ///
     /// The result is claimed by the first wait that gets it; it is kept for a while if it comes
     /// before anyone waits. A timeout ends the wait, not the task.
-    /// - Throws: ``TaskFailed`` when the task failed or was revoked (with the error type and
+    /// - Throws: `TaskFailed` when the task failed or was revoked (with the error type and
     ///   message the worker reported); ``WarrenClientError`` with `timedOut`, `closed`,
     ///   `noResult` or `undecodableResult`.
     public func result(timeout: Duration = .seconds(60)) async throws -> Result {

@@ -11,7 +11,7 @@ extension WarrenClient {
     /// Sends a task message and waits for its result: ``send(_:options:)-(TaskMessage,_)`` then
     /// ``TaskHandle/result(timeout:)``, as Celery's `apply_async(...).get()`.
     /// - Returns: The handler's result (`null` for none).
-    /// - Throws: ``TaskFailed`` when the task failed; ``WarrenClientError`` otherwise.
+    /// - Throws: `TaskFailed` when the task failed; ``WarrenClientError`` otherwise.
     public func call(_ message: TaskMessage, options: TaskOptions = TaskOptions(), timeout: Duration = .seconds(60)) async throws
         -> JSONValue
     {

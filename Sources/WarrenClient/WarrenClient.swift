@@ -48,7 +48,7 @@ public final class WarrenClient: Service, Sendable {
     }
 
     /// A client for the broker and exchange of a worker's config, connected now.
-    /// - Throws: ``AMQP/AMQPError`` when no broker answers now.
+    /// - Throws: `AMQPError` when no broker answers now.
     public convenience init(
         configuration: WarrenConfiguration, name: String = "warren client", reconnectPatience: Duration = .seconds(30)
     ) async throws {
@@ -84,7 +84,7 @@ public final class WarrenClient: Service, Sendable {
     }
 
     /// Sends a task message as it is (name, args, kwargs), for callers without a typed task.
-    /// - Throws: as ``send(_:options:)-(TaskDefinition,_)``.
+    /// - Throws: as ``send(_:options:)-(Task,_)``.
     public func send(_ message: TaskMessage, options: TaskOptions = TaskOptions()) async throws -> TaskHandle<JSONValue> {
         let sent = try await sendConfirmed(message, options: options)
         return TaskHandle(id: sent.id, name: sent.name, client: sent.wantsReply ? self : nil)

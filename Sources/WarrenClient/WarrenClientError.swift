@@ -1,4 +1,4 @@
-/// Why a send or a wait for a result failed (a task that ran and failed is ``TaskFailed``).
+/// Why a send or a wait for a result failed (a task that ran and failed is `TaskFailed`).
 public struct WarrenClientError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure, for code that handles them differently.
     public enum Code: Sendable, Hashable {

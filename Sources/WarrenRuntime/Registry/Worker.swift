@@ -17,7 +17,7 @@ import WarrenCore
 /// await worker.main()   // run, publish, check-config
 /// ```
 ///
-/// Arguments decode from the task's kwargs (and positional args, see ``PositionalArguments``);
+/// Arguments decode from the task's kwargs (and positional args, see `PositionalArguments`);
 /// the returned value goes back to a caller waiting for the result (Python's `AsyncResult.get()`
 /// included). A handler that throws is retried per the queue's retry policy; throw
 /// ``TaskError/fail(_:)`` to fail at once, ``TaskError/retry(after:_:)`` to choose the delay.
@@ -36,7 +36,7 @@ public final class Worker: Sendable {
     /// - Parameters:
     ///   - task: The task name publishers use as routing key, e.g. `email.send`.
     ///   - argumentNames: Names for positional `args`, in order (like a Python signature), when
-    ///     `Arguments` does not conform to ``PositionalArguments``.
+    ///     `Arguments` does not conform to `PositionalArguments`.
     ///   - handler: The work; it may be `async` and may throw.
     public func register<Arguments: Decodable & Sendable, Result: Encodable & Sendable>(
         _ task: String, argumentNames: [String]? = nil,
@@ -63,7 +63,7 @@ public final class Worker: Sendable {
         }
     }
 
-    /// Registers the handler of a typed task, the same ``TaskDefinition`` an application sends
+    /// Registers the handler of a typed task, the same `TaskDefinition` an application sends
     /// with `WarrenClient`: its arguments decode into `Task`, its result is `Task.Result`.
     ///
     /// ```swift

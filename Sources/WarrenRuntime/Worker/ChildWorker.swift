@@ -45,7 +45,8 @@ package final class ChildWorker: Sendable {
     static let replyChannel: UInt16 = 3
 
     /// A child for `queue` of `configuration`, running the handlers of `registry`.
-    package convenience init(queue: QueueConfig, configuration: WarrenConfiguration, registry: TaskRegistry, slot: Int = 1, logger: Logger) {
+    package convenience init(queue: QueueConfig, configuration: WarrenConfiguration, registry: TaskRegistry, slot: Int = 1, logger: Logger)
+    {
         self.init(queue: queue, configuration: configuration, registry: registry, slot: slot, logger: logger, hooks: ChildHooks())
     }
 
