@@ -4,9 +4,8 @@ import Testing
 import Warren
 
 /// A flood of malformed messages against the real `warren-demo` supervisor and a real broker:
-/// what an operator relies on when a broken or hostile client fills a worker queue (DESIGN
-/// section 5: "A message Warren cannot decode ... is dead-lettered with the reason; the child
-/// keeps running").
+/// what an operator relies on when a broken or hostile client fills a worker queue (docs/celery.md:
+/// a message Warren cannot decode is dead-lettered with the reason; the child keeps running).
 @Suite("Malformed flood", .enabled(if: IntegrationBroker.available, IntegrationBroker.skipReason))
 struct MalformedFloodTests {
     static let count = 1_000

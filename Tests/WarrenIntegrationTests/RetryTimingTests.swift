@@ -3,7 +3,7 @@ import Foundation
 import Testing
 @testable import Warren  // DelayedDelivery's wait-queue names, to delete the queues a test used
 
-/// Retry delays against the real supervisor and broker (DESIGN section 6): "Delays are real
+/// Retry delays against the real supervisor and broker (docs/delays.md): "Delays are real
 /// broker-side delays ..., exact to ~10% of the delay, and a short delay is never stuck
 /// behind a long one."
 ///

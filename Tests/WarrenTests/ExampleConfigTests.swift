@@ -34,7 +34,7 @@ struct ExampleConfigTests {
         #expect(config == WarrenConfiguration(source: Self.path, queues: config.queues))
     }
 
-    @Test("routes the demo tasks as DESIGN section 7 says")
+    @Test("routes the demo tasks as the README's demo task table says")
     func demoRoutes() throws {
         let config = try ConfigLoader.load(path: Self.path, environment: [:])
         let table = config.routeTable(forTasks: Self.demoTasks)

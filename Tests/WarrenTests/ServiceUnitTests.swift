@@ -155,7 +155,7 @@ struct ServiceUnitTests {
         optionalSettings.reduce(text) { $0.replacingOccurrences(of: "\n#" + $1 + "\n", with: "\n" + $1 + "\n") }
     }
 
-    @Test("has the directives DESIGN section 9 requires")
+    @Test("has the directives docs/systemd.md describes")
     func directives() throws {
         let unit = try UnitFile(contentsOf: Self.unitPath)
         let expected: [(String, String, String)] = [

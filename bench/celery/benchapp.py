@@ -5,7 +5,7 @@ Run by bench/throughput.py and bench/isolation.py as
     celery --workdir bench/celery -A benchapp worker --pool prefork -c 2 ...
 
 with the broker in $WARREN_BENCH_BROKER_URL. The tasks do what warren-demo's do
-(DESIGN section 7):
+(the demo tasks):
 
     demo.noop            nothing, returns None
     demo.sleep(seconds)  sleeps, returns seconds

@@ -1,6 +1,6 @@
 import ArgumentParser
 
-/// `dlq`: the dead-letter verbs (DESIGN section 6): `list`, `replay`, `purge`.
+/// `dlq`: the dead-letter verbs (docs/dead-letters.md): `list`, `replay`, `purge`.
 struct DLQCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dlq",

@@ -1,7 +1,7 @@
 /// Why a message went to the dead-letter queue: the `x-warren-reason` of a dead letter, and the
 /// filter of `dlq list` and `dlq replay`.
 ///
-/// The raw values are the strings pinned by DESIGN section 6 (`failed`, `max-retries`, `expired`,
+/// The raw values are the strings documented in docs/dead-letters.md (`failed`, `max-retries`, `expired`,
 /// `poison`, `malformed`, `unknown-task`, `time-limit`). New reasons may be added; compare with
 /// `==` rather than switching exhaustively over ``allCases``.
 public struct DeadLetterReason: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
@@ -46,7 +46,7 @@ public struct DeadLetterReason: RawRepresentable, Hashable, Sendable, Codable, C
     /// The handler ran past its hard time limit (`time-limit`).
     public static let timeLimit = DeadLetterReason(.timeLimit)
 
-    /// Every reason Warren knows, in the order of DESIGN section 6.
+    /// Every reason Warren knows, in the order docs/dead-letters.md lists them.
     public static let allCases: [DeadLetterReason] = Base.allCases.map(DeadLetterReason.init)
 
     public init(from decoder: any Decoder) throws {

@@ -1,7 +1,7 @@
 import AMQP
 import Foundation
 
-/// Reads task messages: Celery's message protocol v2, plus the leniency DESIGN section 5 grants
+/// Reads task messages: Celery's message protocol v2, plus the leniency docs/celery.md describes for
 /// plain AMQP clients.
 ///
 /// - **Task name**: header `task`; without it, the routing key.

@@ -2,7 +2,7 @@ import AMQP
 import Foundation
 import WarrenCore
 
-/// The headers Warren adds to a message it dead-letters, saying why (DESIGN section 6). The body
+/// The headers Warren adds to a message it dead-letters, saying why (docs/dead-letters.md). The body
 /// and the other properties stay as they were, so a replay sends the task unchanged.
 enum DeadLetterHeaders {
     static let reason = "x-warren-reason"

@@ -6,7 +6,7 @@ import Synchronization
 import WarrenCore
 
 /// The `run` verb: starts `children` worker processes per queue by re-executing this binary,
-/// and keeps them right (DESIGN section 2).
+/// and keeps them right (docs/architecture.md, "Processes").
 ///
 /// - A child that exits unexpectedly is replaced, waiting longer each time it keeps dying
 ///   (1 s doubling to 30 s; reset once it consumes again, or ran a minute). The exit status or signal is logged.

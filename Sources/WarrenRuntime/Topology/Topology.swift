@@ -9,7 +9,7 @@ import WarrenCore
 /// - every configured queue (durable; `x-queue-type` as configured), the dead-letter queue and
 ///   the unrouted queue;
 /// - one **exact** binding per registered task, from the exchange to the first queue whose route
-///   matches it (first match wins, DESIGN section 4);
+///   matches it (first match wins, docs/routing.md);
 /// - a one-message record of the bindings it made (`<exchange>.bindings`), because AMQP cannot
 ///   list bindings: on the next declaration the bindings no longer wanted are removed.
 ///

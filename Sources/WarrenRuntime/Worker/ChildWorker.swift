@@ -5,7 +5,7 @@ import Logging
 import Synchronization
 import WarrenCore
 
-/// One consumer of one queue: the child worker loop (DESIGN section 2).
+/// One consumer of one queue: the child worker loop (docs/architecture.md, "Processes").
 ///
 /// It owns its connection (an ``AMQP/AMQPConnectionThread``, so heartbeats and acks flow while
 /// handlers run), sets `basic.qos` to the queue's `prefetch`, consumes only its queue, runs up to
