@@ -63,6 +63,12 @@ enum DemoTasks {
 
         worker.register("demo.echo") { (kwargs: JSONObject, _: TaskContext) in kwargs }
 
+        // Its args and kwargs exactly as received: for canvas tests (what a chain step or an
+        // errback was given) and for debugging a client.
+        worker.register("demo.args") { (ctx: TaskContext) -> JSONValue in
+            ["args": .array(ctx.message.args), "kwargs": .object(ctx.message.kwargs)]
+        }
+
         worker.register("demo.sleep") { (job: Sleep, _: TaskContext) in
             try await Task.sleep(for: try seconds(job.seconds))  // cancellable: honours the time limit
             return job.seconds

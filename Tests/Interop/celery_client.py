@@ -20,6 +20,19 @@ Usage (python: the venv that scripts/python-env prints):
       without declaring anything (for a queue Celery's declare would conflict with,
       e.g. a quorum queue). Waits and prints like call.
 
+  canvas SCENARIO
+      Celery's canvas through Warren's exchange, built with Celery's own signatures:
+        chain      chain(add(2, 2), add(4), add(10))            -> 18
+        immutable  chain(add(2, 2), add.si(1, 1))               -> 2
+        link       add(2, 3) with link=add(10): the callback's result (15)
+        link_error fail("boom") with link_error=args(): the errback's result,
+                   {"args": [<failed task id>], "kwargs": {}}; "failed_id" is printed too
+        retrying   chain(add(1, 1), flaky(fail_times=2) immutable, add(5)) -> 8
+        failing    chain(add(1, 1), fail("step two broke") immutable, add(5)): the caller
+                   gets the failure (the last step never runs)
+        chord      add(1, 2) sent with a chord body (Warren refuses chords)
+      Prints like call (the awaited result is the last step's, or the callback's).
+
 Exit status: 0 when the line was printed (whatever the task's outcome), 2 usage error,
 1 anything unexpected (traceback on stderr).
 
@@ -65,6 +78,8 @@ def parse_args(argv):
     task_args(p)
     p.add_argument('--no-declare', action='store_true',
                    help='do not declare the queue before publishing')
+    p = commands.add_parser('canvas', help="Celery's canvas through Warren")
+    p.add_argument('scenario', choices=['chain', 'immutable', 'link', 'link_error', 'retrying', 'failing', 'chord'])
     return parser.parse_args(argv)
 
 
@@ -111,12 +126,55 @@ def wait(result, timeout):
                 'task_id': result.id}
 
 
+def canvas(app, opts):
+    """Runs one canvas scenario; returns the AsyncResult to wait for and extra output."""
+    from celery import chain
+
+    def sig(name, *args, immutable=False, **kwargs):
+        # Routed like `call`: Warren's topic exchange, routing key = task name, nothing declared.
+        return app.signature(name, args=args, kwargs=kwargs, immutable=immutable,
+                             exchange=opts.exchange, routing_key=name, declare=[])
+
+    extra = {}
+    if opts.scenario == 'chain':
+        result = chain(sig('demo.add', 2, 2), sig('demo.add', 4), sig('demo.add', 10)).apply_async()
+    elif opts.scenario == 'immutable':
+        result = chain(sig('demo.add', 2, 2), sig('demo.add', 1, 1, immutable=True)).apply_async()
+    elif opts.scenario == 'retrying':
+        result = chain(sig('demo.add', 1, 1), sig('demo.flaky', immutable=True, fail_times=2),
+                       sig('demo.add', 5)).apply_async()
+    elif opts.scenario == 'failing':
+        result = chain(sig('demo.add', 1, 1), sig('demo.fail', immutable=True, message='step two broke'),
+                       sig('demo.add', 5)).apply_async()
+    elif opts.scenario == 'link':
+        callback = sig('demo.add', 10)
+        callback.freeze()
+        sig('demo.add', 2, 3).apply_async(link=callback)
+        result = app.AsyncResult(callback.id)
+    elif opts.scenario == 'link_error':
+        errback = sig('demo.args')
+        errback.freeze()
+        failed = sig('demo.fail', message='boom').apply_async(link_error=errback)
+        extra['failed_id'] = failed.id
+        result = app.AsyncResult(errback.id)
+    else:  # chord: a header task whose embed carries the chord body, as Celery's chord sends it
+        body = sig('demo.args')
+        body.freeze()
+        result = app.send_task('demo.add', args=[1, 2], chord=body, exchange=opts.exchange,
+                               routing_key='demo.add', declare=[])
+    return result, extra
+
+
 def main(argv=None):
     opts = parse_args(argv)
     app = make_app(opts.broker)
     try:
         if opts.command == 'send':
             out = {'task_id': send(app, opts, ignore_result=True).id}
+        elif opts.command == 'canvas':
+            result, extra = canvas(app, opts)
+            out = wait(result, opts.timeout)
+            out.update(extra)
         else:
             out = wait(send(app, opts), opts.timeout)
     finally:

@@ -15,7 +15,7 @@ struct ExampleConfigTests {
     }()
 
     static let demoTasks = [
-        "demo.noop", "demo.add", "demo.echo", "demo.sleep", "demo.fail", "demo.flaky", "demo.alloc", "demo.crash",
+        "demo.noop", "demo.add", "demo.echo", "demo.args", "demo.sleep", "demo.fail", "demo.flaky", "demo.alloc", "demo.crash",
     ]
 
     @Test("is valid and has the documented values")
@@ -41,7 +41,7 @@ struct ExampleConfigTests {
         #expect(table.unrouted.isEmpty && table.unbindable.isEmpty)
         #expect(table.queue(for: "demo.sleep") == "slow")
         #expect(table.queue(for: "demo.alloc") == "bigmem")
-        #expect(table.tasks(for: "latency") == ["demo.add", "demo.echo", "demo.noop"])
+        #expect(table.tasks(for: "latency") == ["demo.add", "demo.args", "demo.echo", "demo.noop"])
         #expect(table.tasks(for: "default") == ["demo.crash", "demo.fail", "demo.flaky"])
         #expect(table.queue(for: "notify.email") == nil)  // not registered: not in the table
         #expect(config.routeTable(forTasks: ["notify.email", "report.daily"]).routes.map(\.queue) == ["latency", "slow"])

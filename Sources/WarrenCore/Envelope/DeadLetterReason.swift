@@ -2,7 +2,7 @@
 /// filter of `dlq list` and `dlq replay`.
 ///
 /// The raw values are the strings documented in docs/dead-letters.md (`failed`, `max-retries`, `expired`,
-/// `poison`, `malformed`, `unknown-task`, `time-limit`). New reasons may be added; compare with
+/// `poison`, `malformed`, `unknown-task`, `time-limit`, `unsupported`). New reasons may be added; compare with
 /// `==` rather than switching exhaustively over ``allCases``.
 public struct DeadLetterReason: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
     private enum Base: String, CaseIterable, Sendable {
@@ -13,6 +13,7 @@ public struct DeadLetterReason: RawRepresentable, Hashable, Sendable, Codable, C
         case malformed
         case unknownTask = "unknown-task"
         case timeLimit = "time-limit"
+        case unsupported
     }
 
     private let base: Base
@@ -45,6 +46,8 @@ public struct DeadLetterReason: RawRepresentable, Hashable, Sendable, Codable, C
     public static let unknownTask = DeadLetterReason(.unknownTask)
     /// The handler ran past its hard time limit (`time-limit`).
     public static let timeLimit = DeadLetterReason(.timeLimit)
+    /// The task asks for something Warren does not do (a chord), and was not run.
+    public static let unsupported = DeadLetterReason(.unsupported)
 
     /// Every reason Warren knows, in the order docs/dead-letters.md lists them.
     public static let allCases: [DeadLetterReason] = Base.allCases.map(DeadLetterReason.init)

@@ -108,11 +108,16 @@ extension ChildWorker {
                 log.error("unknown task dead-lettered")
             case .expired(let expires):
                 log.warning("expired task dead-lettered", metadata: ["expires": "\(CeleryTime.format(expires))"])
+            case .workflow:
+                log.error(
+                    "task dead-lettered: its workflow cannot be followed",
+                    metadata: ["reason": "\(dead.reason)", "error": "\(dead.message)"])
             }
             if let failure = dead.reply, let task {
                 var reply = TaskReply.failure(failure.exception, for: task)
                 reply.state = failure.state
                 self.reply(reply, to: task, io: io)
+                if case .failed = await endWorkflow(of: task, failure: reply, io: io, log: log) { return .requeue }
             }
             return await deadLetter(
                 delivery, reason: dead.reason, errorType: dead.errorType, message: dead.message, task: dead.task, attempts: dead.attempts,
@@ -167,6 +172,11 @@ extension ChildWorker {
             case .success(let value):
                 log.info("task succeeded", metadata: ["task.outcome": "succeeded"])
                 reply(.success(value, for: task), to: task, io: io)
+                // The workflow goes on (next chain step, callbacks) before the task is acked.
+                let followUps = Canvas.afterSuccess(of: task, result: value)
+                if !followUps.isEmpty, case .failed = await publish(followUps, of: task, io: io, log: log) {
+                    return TaskSpan.Ending(value: (.requeue, summary), outcome: .requeued)
+                }
                 return TaskSpan.Ending(value: (.ack, summary), outcome: .succeeded)
             case .failure(let error):
                 let settlement: Settlement
@@ -237,6 +247,9 @@ extension ChildWorker {
                     "why": "\(ErrorText.bounded(why, maxBytes: 512))",
                 ])
             reply(.failure(error, for: task), to: task, io: io)
+            if case .failed = await endWorkflow(of: task, failure: .failure(error, for: task), io: io, log: log) {
+                return (.requeue, .failed)
+            }
             return (
                 await deadLetter(
                     delivery, reason: ifUnsendable, errorType: exception.type,
@@ -257,7 +270,9 @@ extension ChildWorker {
                 "task.outcome": "failed", "reason": "\(reason.rawValue)",
                 "error": "\(ErrorText.bounded("\(exception.type): \(exception.message)"))",
             ])
-        reply(.failure(error, for: task), to: task, io: io)
+        let failure = TaskReply.failure(error, for: task)
+        reply(failure, to: task, io: io)
+        if case .failed = await endWorkflow(of: task, failure: failure, io: io, log: log) { return .requeue }
         return await deadLetter(
             delivery, reason: reason, errorType: exception.type, message: exception.message, task: task.name,
             attempts: task.retries + 1, io: io)
@@ -418,7 +433,7 @@ extension ChildWorker {
     /// Sends a result to the task's `reply_to`, as Celery's rpc:// backend does (not confirmed;
     /// a reply queue that no longer exists just drops it). It goes out with the acks: before
     /// the task's own, in the same pass of the connection's thread.
-    private func reply(_ reply: TaskReply, to task: TaskMessage, io: AMQPConnectionThread) {
+    func reply(_ reply: TaskReply, to task: TaskMessage, io: AMQPConnectionThread) {
         guard let (routingKey, message) = task.replyMessage(reply.boundingErrorText()) else { return }
         // The task ran (or is settled) whatever becomes of its reply: one that cannot be sent is
         // logged and left out, never a reason to requeue the task.

@@ -39,6 +39,8 @@ struct DeadLetterPlan: Equatable, Sendable {
         case unknownTask
         /// Its `expires` passed before it could run.
         case expired(Date)
+        /// Its workflow cannot be followed (a chord, a malformed chain or link).
+        case workflow
     }
 
     var reason: DeadLetterReason
@@ -129,6 +131,13 @@ struct DeliveryIntake: Sendable {
                     reply: FailureReply(
                         exception: CeleryException(type: "NotRegistered", module: "celery.exceptions", message: task.name), state: .failure),
                     cause: .unknownTask))
+        }
+        if let (reason, message) = Canvas.problem(with: task) {
+            let type = reason == .unsupported ? "NotImplementedError" : "ValueError"
+            return .deadLetter(
+                DeadLetterPlan(
+                    reason: reason, errorType: type, message: message, task: task.name, attempts: task.retries,
+                    reply: FailureReply(exception: CeleryException(type: type, message: message), state: .failure), cause: .workflow))
         }
         if let expires = task.expires, expires < now {
             return .deadLetter(

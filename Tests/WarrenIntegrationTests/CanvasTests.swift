@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+import Warren
+
+/// Celery's canvas (chains, link, link_error) built by Celery 5.7's own client and run by the
+/// real warren-demo worker (Tests/Interop/celery_client.py `canvas`).
+@Suite("Canvas", .enabled(if: IntegrationBroker.available, IntegrationBroker.skipReason))
+struct CanvasTests {
+    private func canvas(_ scenario: String, setup: TestSetup) async throws -> JSONValue {
+        try await CeleryInteropTests.celery(["--exchange", setup.exchange, "--timeout", "30", "canvas", scenario])
+    }
+
+    @Test(
+        "chains: 3 steps of demo.add give 18; an immutable step ignores its parent's result; a step retried twice goes on; a failing step ends the chain and its caller gets the failure"
+    )
+    func chains() async throws {
+        guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await DemoWorker(config: setup.path)
+        let chain = try await canvas("chain", setup: setup)
+        #expect(chain["ok"] == true && chain["result"] == 18, "\(chain)")
+        let immutable = try await canvas("immutable", setup: setup)
+        #expect(immutable["result"] == 2, "\(immutable)")
+        let retrying = try await canvas("retrying", setup: setup)
+        #expect(retrying["result"] == 8, "\(retrying)")
+        let failing = try await canvas("failing", setup: setup)
+        #expect(failing["ok"] == false && failing["exc_type"] == "RuntimeError" && failing["message"] == "step two broke", "\(failing)")
+        // The failing step's successor never ran: demo.add ran for steps 1 of each chain only.
+        let addRuns = worker.lines(containing: "demo.add").filter { $0.contains("task succeeded") }.count
+        #expect(addRuns == 8)  // chain 3, immutable 2, retrying 2, failing 1
+        #expect(await worker.stop() == 0)
+    }
+
+    @Test("link runs the callback with the result; link_error runs the errback with the failed task's id")
+    func links() async throws {
+        guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await DemoWorker(config: setup.path)
+        let link = try await canvas("link", setup: setup)
+        #expect(link["ok"] == true && link["result"] == 15, "\(link)")
+        let linkError = try await canvas("link_error", setup: setup)
+        let failedID = try #require(linkError["failed_id"])
+        #expect(linkError["result"] == ["args": [failedID], "kwargs": [:]], "\(linkError)")
+        #expect(await worker.stop() == 0)
+    }
+
+    @Test("a chord is not half-run: dead-lettered as unsupported, and its caller gets NotImplementedError")
+    func chordRefused() async throws {
+        guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await DemoWorker(config: setup.path)
+        let chord = try await canvas("chord", setup: setup)
+        #expect(chord["ok"] == false && chord["exc_type"] == "NotImplementedError", "\(chord)")
+        try await worker.waitForLog("its workflow cannot be followed", "unsupported", timeout: .seconds(10))
+        let broker = try await BrokerIO.open()
+        #expect(try await broker.depth(setup.deadLetterQueue) == 1)
+        await broker.close()
+        #expect(worker.lines(containing: "demo.add").filter { $0.contains("task succeeded") }.isEmpty)
+        #expect(await worker.stop() == 0)
+    }
+}
