@@ -43,7 +43,7 @@ struct ScheduleListCommand: AsyncParsableCommand {
                 await io.close()
                 throw error
             }
-            let (snapshot, participants) = read
+            let (snapshot, _) = read
             if let snapshot {
                 lastFired = snapshot.lastFired
                 let age = now.timeIntervalSince(snapshot.writtenAt)
@@ -53,7 +53,6 @@ struct ScheduleListCommand: AsyncParsableCommand {
             } else {
                 print("leader: unknown (no leader has written the record yet)")
             }
-            print("supervisors taking part: \(participants)")
         } catch {
             reachable = false
             print("leader: unknown (cannot read the broker: \(error))")

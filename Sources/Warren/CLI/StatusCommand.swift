@@ -103,11 +103,10 @@ actor StatusReader {
     func scheduleLeader() async -> String? {
         guard !configuration.schedules.isEmpty else { return nil }
         guard let io = await connection(),
-            let (snapshot, participants) = try? await ScheduleRecord.read(exchange: configuration.exchange, on: io)
+            let (snapshot, _) = try? await ScheduleRecord.read(exchange: configuration.exchange, on: io)
         else { return "schedule leader: unknown (cannot read the broker)" }
-        guard let snapshot else { return "schedule leader: unknown (no record yet); \(participants) supervisor(s) taking part" }
-        return "schedule leader: \(snapshot.writer) (last wrote \(CeleryTime.format(snapshot.writtenAt))); "
-            + "\(participants) supervisor(s) taking part"
+        guard let snapshot else { return "schedule leader: unknown (no leader has written the record yet)" }
+        return "schedule leader: \(snapshot.writer) (last wrote \(CeleryTime.format(snapshot.writtenAt)))"
     }
 
     func close() async {

@@ -35,12 +35,11 @@ package enum ScheduleRecord {
         package var writtenAt: Date
         /// The last fired tick per schedule.
         package var lastFired: [String: Date]
-        /// Consumers of the election queue: the supervisors taking part.
-        package var participants: Int
     }
 
     /// Reads the record without taking it; `nil` when there is none yet (no leader ever wrote).
-    /// The election queue's consumers are counted too.
+    /// Also the election queue's consumer count as `queue.declare-ok` gives it, which for a
+    /// single-active-consumer queue counts the active consumer only (so 0 or 1).
     package static func read(exchange: String, on io: AMQPConnectionThread) async throws -> (Snapshot?, participants: Int) {
         let (queue, record) = (queue(exchange: exchange), recordQueue(exchange: exchange))
         let (body, participants) = try await io.perform { connection throws(AMQPError) -> ([UInt8]?, Int) in
@@ -58,7 +57,7 @@ package enum ScheduleRecord {
         guard let body, let token = ScheduleToken(decoding: body) else { return (nil, participants) }
         let snapshot = Snapshot(
             writer: token.writer, writtenAt: ScheduleToken.date(token.writtenAt),
-            lastFired: token.lastFired.mapValues(ScheduleToken.date), participants: participants)
+            lastFired: token.lastFired.mapValues(ScheduleToken.date))
         return (snapshot, participants)
     }
 }

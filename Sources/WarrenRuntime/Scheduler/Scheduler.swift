@@ -62,6 +62,7 @@ final class Scheduler: Sendable {
 
     private func run() async {
         var failures = 0
+        metrics.scheduleLeader(false)
         logger.info(
             "scheduler: taking part in the election", metadata: ["queue": "\(ScheduleRecord.queue(exchange: configuration.exchange))"])
         while !Task.isCancelled {
