@@ -30,8 +30,12 @@ struct ExampleConfigTests {
         #expect(config.queue(named: "default")?.type == .quorum)
         #expect(config.retry == RetryPolicy())
         #expect(config.metrics == MetricsConfig())
-        // Apart from its queues, the example spells out exactly the defaults.
-        #expect(config == WarrenConfiguration(source: Self.path, queues: config.queues))
+        #expect(
+            config.schedules == [
+                ScheduleConfig(name: "demo-heartbeat", task: "demo.noop", timing: .every(try IntervalSchedule(every: .seconds(60))))
+            ])
+        // Apart from its queues and its demo schedule, the example spells out exactly the defaults.
+        #expect(config == WarrenConfiguration(source: Self.path, queues: config.queues, schedules: config.schedules))
     }
 
     @Test("routes the demo tasks as the README's demo task table says")

@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import WarrenCore
 import WarrenRuntime
@@ -22,6 +23,10 @@ struct CheckConfigCommand: AsyncParsableCommand {
         if !table.unrouted.isEmpty {
             print("\ntasks that match no route (reachable only by publishing straight to a queue):")
             for task in table.unrouted { print("  \(task)") }
+        }
+        if !config.schedules.isEmpty {
+            print("\nschedules (times in UTC; the leader among the supervisors sharing exchange \(config.exchange) fires them):")
+            ScheduleTable.lines(config.schedules, now: Date(), lastFired: nil).forEach { print("  " + $0) }
         }
         for warning in config.warnings { print("\nwarning: \(warning)") }
         let topology = Topology(configuration: config, taskNames: tasks)

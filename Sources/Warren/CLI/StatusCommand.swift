@@ -58,6 +58,7 @@ struct StatusCommand: AsyncParsableCommand {
             } else {
                 if watch && interactive { print("\u{1B}[H\u{1B}[2J", terminator: "") }  // clear the screen
                 report.table.forEach { print($0) }
+                if let leader = await reader.scheduleLeader() { print(leader) }
                 if watch && !interactive { print("") }
             }
             fflush(nil)  // every stream: a pipe to `watch`/`less` sees each look at once
@@ -96,6 +97,16 @@ actor StatusReader {
         let delays = DelayedDelivery(exchange: configuration.exchange)
         let names = DelayedDelivery.steps(upTo: StatusCommand.waitingHorizon).map { delays.waitQueue(milliseconds: $0) }
         return (try? await QueueCounts.read(names, on: io))?.values.reduce(0) { $0 + $1.messages }
+    }
+
+    /// Which supervisor leads the schedules, as the broker's record says; `nil` without schedules.
+    func scheduleLeader() async -> String? {
+        guard !configuration.schedules.isEmpty else { return nil }
+        guard let io = await connection(),
+            let (snapshot, _) = try? await ScheduleRecord.read(exchange: configuration.exchange, on: io)
+        else { return "schedule leader: unknown (cannot read the broker)" }
+        guard let snapshot else { return "schedule leader: unknown (no leader has written the record yet)" }
+        return "schedule leader: \(snapshot.writer) (last wrote \(CeleryTime.format(snapshot.writtenAt)))"
     }
 
     func close() async {

@@ -4,7 +4,7 @@ import Yams
 extension ConfigReader {
     static let topLevelKeys = [
         "broker", "exchange", "queues", "retry", "dead_letter", "unrouted", "metrics", "log",
-        "shutdown_timeout", "max_message_size",
+        "shutdown_timeout", "max_message_size", "schedules",
     ]
     static let brokerKeys = ["url", "password_file", "heartbeat", "connection_name", "tls"]
     static let tlsKeys = ["ca", "cert", "key", "verify"]
@@ -48,6 +48,7 @@ extension ConfigReader {
         }
         configuration.shutdownTimeout = scalar("shutdown_timeout", in: top, .duration) ?? configuration.shutdownTimeout
         configuration.maxMessageSize = scalar("max_message_size", in: top, .size) ?? configuration.maxMessageSize
+        configuration.schedules = readSchedules(top)
         return configuration
     }
 

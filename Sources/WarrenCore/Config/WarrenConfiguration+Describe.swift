@@ -51,7 +51,30 @@ extension WarrenConfiguration {
         lines.append("  format: \(log.format.rawValue)")
         lines.append("shutdown_timeout: \(shutdownTimeout.humanReadable)")
         lines.append("max_message_size: \(maxMessageSize)")
+        lines += describeSchedules()
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    private func describeSchedules() -> [String] {
+        guard !schedules.isEmpty else { return ["schedules: {}"] }
+        var lines = ["schedules:"]
+        for schedule in schedules {
+            lines.append("  \(yamlString(schedule.name)):")
+            lines.append("    task: \(yamlString(schedule.task))")
+            switch schedule.timing {
+            case .every(let interval):
+                lines.append("    every: \(interval.period.humanReadable)")
+            case .cron(let expression, let zone):
+                lines.append("    cron: \(yamlString(expression.description, alwaysQuote: true))")
+                lines.append("    timezone: \(yamlString(zone.identifier))")
+            }
+            lines.append("    args: \(yamlFlow(.array(schedule.args)))")
+            lines.append("    kwargs: \(yamlFlow(.object(schedule.kwargs)))")
+            lines.append("    expires: \(schedule.expires?.humanReadable ?? "null")")
+            lines.append("    queue: \(schedule.queue.map { yamlString($0) } ?? "null")")
+            lines.append("    routing_key: \(schedule.routingKey.map { yamlString($0) } ?? "null")")
+        }
+        return lines
     }
 
     private static func describe(_ policy: RetryPolicy, indent: String) -> [String] {
@@ -72,4 +95,15 @@ func yamlString(_ text: String, alwaysQuote: Bool = false) -> String {
         !alwaysQuote && !text.isEmpty && text.first!.isLetter && !reserved.contains(text.lowercased())
         && text.allSatisfy { $0.isLetter || $0.isNumber || "_-./".contains($0) }
     return plain ? text : ErrorText.quoted(text, limit: .max)
+}
+
+/// A JSON value as YAML flow: JSON itself, with a space after each `:` (libyaml wants one).
+/// Strings are JSON's double-quoted strings, which YAML reads alike.
+func yamlFlow(_ value: JSONValue) -> String {
+    switch value {
+    case .array(let items): "[" + items.map(yamlFlow).joined(separator: ", ") + "]"
+    case .object(let object):
+        "{" + object.map { "\(JSONValue.string($0.key).jsonText): \(yamlFlow($0.value))" }.joined(separator: ", ") + "}"
+    default: value.jsonText
+    }
 }

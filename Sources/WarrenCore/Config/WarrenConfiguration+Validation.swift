@@ -120,6 +120,10 @@ extension WarrenConfiguration {
                 involving: [other])
         }
 
+        for schedule in schedules {
+            issues += validationIssues(of: schedule)
+        }
+
         check(shutdownTimeout > .zero, "shutdown_timeout", "must be longer than 0s")
         check(
             maxMessageSize.bytes > 0 && maxMessageSize <= .mebibytes(512), "max_message_size",
@@ -141,10 +145,44 @@ extension WarrenConfiguration {
         if name == "\(exchange).bindings" {
             return "is the queue where Warren records the bindings of exchange \"\(exchange)\"; give it another name"
         }
+        if name == "\(exchange).scheduler" || name == "\(exchange).scheduler.state" {
+            return "is a queue of the periodic scheduler of exchange \"\(exchange)\"; give it another name"
+        }
         if name.hasPrefix("\(exchange).wait.") {
             return "starts like the wait queues of delayed tasks (\(exchange).wait.); give it another name"
         }
         return nil
+    }
+
+    private func validationIssues(of schedule: ScheduleConfig) -> [ValidationIssue] {
+        var issues: [ValidationIssue] = []
+        func check(_ condition: Bool, _ path: ConfigKeyPath, _ message: String, involving: [ConfigKeyPath] = []) {
+            if !condition { issues.append(ValidationIssue(path: path, message: message, involving: [path] + involving)) }
+        }
+        let path = ConfigKeyPath("schedules") + schedule.name
+        check(!schedule.name.isEmpty, path, "a schedule name must not be empty")
+        check(schedule.name.utf8.count <= 200, path, "a schedule name is limited to 200 bytes, this one has \(schedule.name.utf8.count)")
+        check(
+            !schedule.name.unicodeScalars.contains { $0.properties.generalCategory == .control }, path,
+            "a schedule name must not contain control characters")
+        check(!schedule.task.isEmpty, path + "task", "must not be empty")
+        check(schedule.task.utf8.count <= 255, path + "task", "a task name is limited to 255 bytes (it is a routing key)")
+        if let expires = schedule.expires {
+            check(expires > .zero, path + "expires", "must be longer than 0s; leave the key out for one period")
+        }
+        check(
+            schedule.queue == nil || schedule.routingKey == nil, path + "routing_key",
+            "queue and routing_key exclude each other: a fire goes straight to the queue, or through the exchange with the routing key",
+            involving: [path + "queue"])
+        if let queue = schedule.queue, let problem = Self.problemWithName(queue, of: "a queue") {
+            check(false, path + "queue", problem)
+        }
+        if let routingKey = schedule.routingKey {
+            check(
+                !routingKey.isEmpty && routingKey.utf8.count <= 255, path + "routing_key",
+                "must be 1 to 255 bytes; leave the key out to route by the task name")
+        }
+        return issues
     }
 
     private static func validationIssues(of policy: RetryPolicy, at path: ConfigKeyPath) -> [ValidationIssue] {

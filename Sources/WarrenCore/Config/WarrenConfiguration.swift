@@ -30,6 +30,8 @@ public struct WarrenConfiguration: Sendable, Equatable, CustomStringConvertible 
     public var shutdownTimeout: Duration
     /// The largest message body published or accepted (`max_message_size`). Defaults to 16 MiB.
     public var maxMessageSize: ByteSize
+    /// The periodic schedules, in the order of the file (`schedules`). Defaults to none.
+    public var schedules: [ScheduleConfig]
 
     /// The default exchange name.
     public static let defaultExchange = "warren"
@@ -52,7 +54,8 @@ public struct WarrenConfiguration: Sendable, Equatable, CustomStringConvertible 
         metrics: MetricsConfig = MetricsConfig(),
         log: LogConfig = LogConfig(),
         shutdownTimeout: Duration = .seconds(60),
-        maxMessageSize: ByteSize = .mebibytes(16)
+        maxMessageSize: ByteSize = .mebibytes(16),
+        schedules: [ScheduleConfig] = []
     ) {
         self.source = source
         self.broker = broker
@@ -65,6 +68,12 @@ public struct WarrenConfiguration: Sendable, Equatable, CustomStringConvertible 
         self.log = log
         self.shutdownTimeout = shutdownTimeout
         self.maxMessageSize = maxMessageSize
+        self.schedules = schedules
+    }
+
+    /// The schedule named `name`, if the configuration has one.
+    public func schedule(named name: String) -> ScheduleConfig? {
+        schedules.first { $0.name == name }
     }
 
     /// The queue named `name`, if the configuration has one.

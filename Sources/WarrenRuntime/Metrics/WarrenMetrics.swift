@@ -23,6 +23,8 @@ import Synchronization
 /// | `warren_child_recycles_total` | queue, reason (`max-tasks`, `max-memory`) |
 /// | `warren_broker_reconnects_total` | queue |
 /// | `warren_broker_up` | (none): whether the supervisor's last look at the broker worked |
+/// | `warren_schedule_fires_total` | schedule: fires this supervisor published as the leader |
+/// | `warren_schedule_leader` | (none): 1 while this supervisor leads the schedules, else 0 |
 package final class WarrenMetrics: Sendable {
     /// Where the metrics live; ``exposition()`` renders it.
     package let registry: PrometheusCollectorRegistry
@@ -106,6 +108,18 @@ package final class WarrenMetrics: Sendable {
     /// Whether the supervisor's last look at the broker worked.
     func brokerUp(_ up: Bool) {
         Gauge(label: "warren_broker_up", factory: factory).record(up ? 1 : 0)
+    }
+
+    // MARK: - Schedules
+
+    /// This supervisor, as the leader, published a fire of `schedule`.
+    func scheduleFired(schedule: String) {
+        counter("warren_schedule_fires_total", ["schedule": schedule]).increment()
+    }
+
+    /// Whether this supervisor leads the schedules now.
+    func scheduleLeader(_ leading: Bool) {
+        Gauge(label: "warren_schedule_leader", factory: factory).record(leading ? 1 : 0)
     }
 
     // MARK: - Cached handles (one registry lookup per label set, not per task)

@@ -52,6 +52,8 @@ package final class Supervisor {
     let metrics = WarrenMetrics()
     /// When the supervisor's loop last ran: the watchdog pings systemd only while it is recent.
     private let lastTick = Heartbeat()
+    /// The periodic scheduler, while the config has schedules and no shutdown began.
+    private var scheduler: Scheduler?
 
     package init(snapshot: ConfigSnapshot, registry: TaskRegistry, logger: Logger) {
         self.snapshot = snapshot
@@ -80,12 +82,16 @@ package final class Supervisor {
             probe?.stop()
         }
         probe?.start(configuration: configuration)
+        startScheduler()
         let stop = ShutdownSignals()
         let hangups = ShutdownSignals([SIGHUP])
         perform(state.start(Self.slotKeys(configuration), now: .now))
         Task {
             // The first signal starts a warm shutdown, the second stops at once.
             while await stop.first() != nil {
+                // The token goes to another supervisor now, not after the children finished.
+                self.shuttingDown = true
+                self.stopScheduler()
                 self.perform(self.state.shutdownRequested(timeout: self.configuration.shutdownTimeout))
             }
         }
@@ -108,7 +114,41 @@ package final class Supervisor {
         let tick = lastTick
         let watchdog = systemd.startWatchdog { tick.isRecent(within: .seconds(5)) }
         defer { watchdog?.cancel() }
-        return await finished.value
+        let status = await finished.value
+        await stoppingScheduler?.value
+        await scheduler?.stop()
+        return status
+    }
+
+    // MARK: - Schedules
+
+    /// The stop of the previous scheduler, under way.
+    private var stoppingScheduler: Task<Void, Never>?
+    /// A shutdown began: no scheduler starts again, even on a reload.
+    private var shuttingDown = false
+
+    /// Starts the scheduler of the config in force, if it has schedules (after the previous one stopped).
+    private func startScheduler() {
+        guard !configuration.schedules.isEmpty, !shuttingDown else { return }
+        let scheduler = Scheduler(configuration: configuration, node: Scheduler.defaultNode, metrics: metrics, logger: logger)
+        self.scheduler = scheduler
+        let previous = stoppingScheduler
+        Task {
+            await previous?.value
+            guard self.scheduler === scheduler else { return }  // stopped or replaced meanwhile
+            scheduler.start()
+        }
+    }
+
+    /// Stops the scheduler, if one runs: its connection closes and another supervisor leads.
+    private func stopScheduler() {
+        guard let scheduler else { return }
+        self.scheduler = nil
+        let previous = stoppingScheduler
+        stoppingScheduler = Task {
+            await previous?.value
+            await scheduler.stop()
+        }
     }
 
     /// Every child slot `configuration` asks for, in order.
@@ -276,7 +316,15 @@ package final class Supervisor {
             perform(state.reloadRefused())
             return
         }
+        let old = configuration
         snapshot = fresh
+        if fresh.configuration.schedules != old.schedules || fresh.configuration.exchange != old.exchange
+            || fresh.configuration.broker != old.broker
+        {
+            logger.info("reload: restarting the scheduler", metadata: ["schedules": "\(fresh.configuration.schedules.count)"])
+            stopScheduler()
+            startScheduler()
+        }
         perform(state.reloadConfigured(Self.slotKeys(fresh.configuration), now: .now))
     }
 

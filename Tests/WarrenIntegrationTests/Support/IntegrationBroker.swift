@@ -37,9 +37,10 @@ struct TestSetup {
     /// - Parameters:
     ///   - latency, slow, bigmem, other: each queue's settings, as YAML lines (`key: value`).
     ///   - metrics: where the supervisor serves its metrics; none when nil.
+    ///   - extra: more top-level YAML, appended (`schedules:` ...); `PREFIX` in it becomes the prefix.
     init(
         heartbeat: String = "10s", latency: [String] = ["children: 2", "prefetch: 8"], slow: [String] = ["prefetch: 1"],
-        bigmem: [String] = ["prefetch: 1"], other: [String] = [], metrics: ListenAddress? = nil
+        bigmem: [String] = ["prefetch: 1"], other: [String] = [], metrics: ListenAddress? = nil, extra: String = ""
     ) throws {
         prefix = "t\(UUID().uuidString.prefix(8).lowercased())"
         let p = prefix
@@ -70,7 +71,8 @@ struct TestSetup {
               listen: \(metrics ?? ListenAddress(host: "127.0.0.1", port: 9464))
             log:
               level: debug
-            """
+
+            """ + extra.replacingOccurrences(of: "PREFIX", with: p)
         path = FileManager.default.temporaryDirectory.appendingPathComponent("\(p).yaml").path
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
     }
@@ -84,7 +86,9 @@ struct TestSetup {
         guard let connection = try? AMQPConnection(AMQPConnection.Configuration(url: url)), let channel = try? connection.openChannel()
         else { return }
         defer { connection.close() }
-        for q in ["latency", "slow", "bigmem", "default", "dead", "unrouted", "bindings"] { _ = try? channel.deleteQueue(queue(q)) }
+        for q in ["latency", "slow", "bigmem", "default", "dead", "unrouted", "bindings", "scheduler", "scheduler.state", "fires"] {
+            _ = try? channel.deleteQueue(queue(q))
+        }
         for e in [exchange, "\(prefix).unrouted", "\(prefix).wait", "\(prefix).delayed"] { try? channel.deleteExchange(e) }
         try? FileManager.default.removeItem(atPath: path)
     }

@@ -10,7 +10,7 @@ struct DeadLetterReasonTests {
     @Test func rawValuesArePinned() {
         #expect(
             DeadLetterReason.allCases.map(\.rawValue)
-                == ["failed", "max-retries", "expired", "poison", "malformed", "unknown-task", "time-limit"])
+                == ["failed", "max-retries", "expired", "poison", "malformed", "unknown-task", "time-limit", "unsupported"])
         #expect(DeadLetterReason(rawValue: "max-retries") == .maxRetries)
         #expect(DeadLetterReason(rawValue: "unknown-task") == .unknownTask)
         #expect(DeadLetterReason(rawValue: "time-limit") == .timeLimit)

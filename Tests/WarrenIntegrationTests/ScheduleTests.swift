@@ -1,0 +1,171 @@
+import AMQP
+import Foundation
+import Synchronization
+import Testing
+import Warren
+
+/// Periodic schedules with real supervisors on the broker (docs/schedules.md): one fire per tick
+/// across supervisors, failover when the leader is killed, `schedule run` and `schedule list`.
+@Suite("Schedules", .enabled(if: IntegrationBroker.available, IntegrationBroker.skipReason))
+struct ScheduleTests {
+    /// A schedule whose fires go straight to `<prefix>.fires`, a queue no child consumes.
+    static func schedules(every: String) -> String {
+        """
+        schedules:
+          beat:
+            task: demo.noop
+            every: \(every)
+            queue: PREFIX.fires
+        """
+    }
+
+    /// One fire as the test saw it arrive.
+    struct Fire: Sendable {
+        var arrival: ContinuousClock.Instant
+        var tick: String
+        var id: String
+    }
+
+    /// Declares `<prefix>.fires` and records every message that reaches it.
+    final class FireCollector: Sendable {
+        private struct State {
+            var fires: [Fire] = []
+            var waiters: [(id: Int, count: Int, continuation: CheckedContinuation<Bool, Never>)] = []
+            var nextID = 0
+        }
+        let broker: BrokerIO
+        private let state = Mutex(State())
+        private let reader = Mutex<Task<Void, Never>?>(nil)
+
+        init(queue: String) async throws {
+            broker = try await BrokerIO.open()
+            try await broker.io.perform { connection throws(AMQPError) in
+                let channel = try connection.openChannel(3)
+                try channel.declareQueue(queue, durable: true)
+                try channel.consume(queue: queue, noAck: true)
+            }
+            let events = broker.io.events
+            let task = Task { [self] in
+                for await event in events {
+                    guard case .delivery(let delivery) = event else { continue }
+                    let headers = delivery.properties.headers ?? [:]
+                    let tick = headers["warren-schedule-tick"].flatMap { if case .string(let s) = $0 { s } else { nil } } ?? "?"
+                    record(Fire(arrival: .now, tick: tick, id: delivery.properties.messageID ?? "?"))
+                }
+            }
+            reader.withLock { $0 = task }
+        }
+
+        private func record(_ fire: Fire) {
+            let ready = state.withLock { s -> [CheckedContinuation<Bool, Never>] in
+                s.fires.append(fire)
+                let count = s.fires.count
+                let ready = s.waiters.filter { $0.count <= count }.map(\.continuation)
+                s.waiters.removeAll { $0.count <= count }
+                return ready
+            }
+            ready.forEach { $0.resume(returning: true) }
+        }
+
+        var all: [Fire] { state.withLock { $0.fires } }
+
+        /// Waits until `count` fires arrived in all; `false` after `timeout`.
+        func wait(forCount count: Int, timeout: Duration) async -> Bool {
+            let id = state.withLock { s -> Int in
+                s.nextID += 1
+                return s.nextID
+            }
+            let timer = Task { [self] in
+                try? await Task.sleep(for: timeout)
+                let waiter = state.withLock { s -> CheckedContinuation<Bool, Never>? in
+                    guard let i = s.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                    return s.waiters.remove(at: i).continuation
+                }
+                waiter?.resume(returning: false)
+            }
+            defer { timer.cancel() }
+            return await withCheckedContinuation { continuation in
+                let done = state.withLock { s -> Bool in
+                    if s.fires.count >= count { return true }
+                    s.waiters.append((id, count, continuation))
+                    return false
+                }
+                if done { continuation.resume(returning: true) }
+            }
+        }
+
+        func close() async {
+            reader.withLock { $0?.cancel() }
+            await broker.close()
+        }
+    }
+
+    @Test("two supervisors, every 2s: one fire per tick between them; SIGKILL the leader: the other fires on within 10 s")
+    func twoSupervisorsAndFailover() async throws {
+        let setup = try TestSetup(latency: ["children: 1", "prefetch: 8"], extra: Self.schedules(every: "2s"))
+        defer { setup.tearDown() }
+        let collector = try await FireCollector(queue: setup.queue("fires"))
+        let first = try await DemoWorker(config: setup.path)
+        try await first.waitForLog("schedule leader: this node", timeout: .seconds(15))
+        let second = try await DemoWorker(config: setup.path)
+        try await second.waitForLog("scheduler: taking part in the election", timeout: .seconds(15))
+
+        // 12 s of both running: 6 ticks, give or take one at either end.
+        let start = ContinuousClock.now
+        try await Task.sleep(for: .seconds(12))
+        let window = collector.all.filter { $0.arrival >= start && $0.arrival < start + .seconds(12) }
+        print("schedules: \(window.count) fires in 12 s with two supervisors")
+        #expect((5...7).contains(window.count), "fires in 12 s: \(window.map(\.tick))")
+        #expect(second.lines(containing: "fired beat").isEmpty, "the follower fired")
+
+        // The leader dies without a word: its connection closes, the broker hands the token on.
+        let killed = ContinuousClock.now
+        kill(first.pid, SIGKILL)
+        try await second.waitForLog("schedule leader: this node", timeout: .seconds(10))
+        try await second.waitForLog("fired beat tick", timeout: .seconds(10))
+        let before = collector.all.filter { $0.arrival <= killed }.count
+        #expect(await collector.wait(forCount: before + 1, timeout: .seconds(10)))
+        let afterKill = try #require(collector.all.first { $0.arrival > killed })
+        let takeover = afterKill.arrival - killed
+        print("schedules: first fire \(takeover) after SIGKILL of the leader")
+        #expect(takeover < .seconds(10))
+        // A couple more fires from the new leader.
+        #expect(await collector.wait(forCount: collector.all.count + 2, timeout: .seconds(6)))
+
+        let fires = collector.all
+        let ticks = fires.map(\.tick)
+        #expect(Set(ticks).count == ticks.count, "a tick fired twice: \(ticks)")
+        #expect(Set(fires.map(\.id)).count == fires.count)
+        // The very first fire may be a tick that came due while the first supervisor started
+        // (FirePlan's startup grace, no record yet): the next tick can follow it sooner than a period.
+        let steady = Array(fires.dropFirst())
+        let gaps = zip(steady.dropFirst(), steady).map { $0.arrival - $1.arrival }
+        #expect(gaps.allSatisfy { $0 > .milliseconds(800) }, "fires too close: \(gaps)")
+        #expect(await second.stop() == 0)
+        await collector.close()
+    }
+
+    @Test("schedule run fires exactly once, with a fresh task id; schedule list shows the schedule")
+    func runOnce() async throws {
+        let setup = try TestSetup(extra: Self.schedules(every: "1h"))
+        defer { setup.tearDown() }
+        let collector = try await FireCollector(queue: setup.queue("fires"))
+        let run = try await DemoBinary.run(["schedule", "run", "beat", "--config", setup.path])
+        #expect(run.status == 0, "\(run.err)")
+        let id = run.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(UUID(uuidString: id) != nil)
+        let again = try await DemoBinary.run(["schedule", "run", "beat", "--config", setup.path])
+        #expect(again.status == 0)
+        #expect(again.out.trimmingCharacters(in: .whitespacesAndNewlines) != id)  // a fresh id each time
+        #expect(await collector.wait(forCount: 2, timeout: .seconds(10)))
+        #expect(collector.all.map(\.id) == [id, again.out.trimmingCharacters(in: .whitespacesAndNewlines)])
+
+        let unknown = try await DemoBinary.run(["schedule", "run", "nope", "--config", setup.path])
+        #expect(unknown.status != 0 && unknown.err.contains("no schedule named nope"))
+
+        let list = try await DemoBinary.run(["schedule", "list", "--config", setup.path])
+        #expect(list.status == 0, "\(list.err)")
+        #expect(list.out.contains("beat") && list.out.contains("every 1h") && list.out.contains("leader: unknown"))
+        await collector.close()
+    }
+}
