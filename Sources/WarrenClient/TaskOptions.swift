@@ -33,12 +33,19 @@ public struct TaskOptions: Sendable {
     /// Whether a result is awaited: the task carries the client's reply queue. `false` sends it
     /// with `ignore_result`, and its handle has no result.
     public var awaitsResult: Bool
+    /// Tasks to run after this one succeeded, each with its result first in its args (Celery's
+    /// `link`). Give one an ``TaskSignature/id`` and this client's reply queue to await its result.
+    public var link: [TaskSignature]
+    /// Tasks to run after this one failed for good, each with its id first in its args (Celery's
+    /// `link_error`).
+    public var linkError: [TaskSignature]
 
     /// Options; every one defaults to off, and the result is awaited.
     public init(
         taskID: String? = nil, countdown: Duration? = nil, eta: Date? = nil, expires: Duration? = nil, expiresAt: Date? = nil,
         priority: UInt8? = nil, timeLimit: TaskTimeLimit? = nil, queue: String? = nil, exchange: String? = nil,
-        routingKey: String? = nil, headers: AMQPTable = [:], awaitsResult: Bool = true
+        routingKey: String? = nil, headers: AMQPTable = [:], awaitsResult: Bool = true, link: [TaskSignature] = [],
+        linkError: [TaskSignature] = []
     ) {
         self.taskID = taskID
         self.countdown = countdown
@@ -52,6 +59,8 @@ public struct TaskOptions: Sendable {
         self.routingKey = routingKey
         self.headers = headers
         self.awaitsResult = awaitsResult
+        self.link = link
+        self.linkError = linkError
     }
 
     /// `message` with these options applied (at `now`, for countdown and expiry).
@@ -66,6 +75,12 @@ public struct TaskOptions: Sendable {
         if let priority { message.priority = priority }
         if let timeLimit { message.timeLimit = timeLimit }
         for (key, value) in headers where message.headers[key] == nil { message.headers[key] = value }
+        if !link.isEmpty || !linkError.isEmpty {
+            var embed = message.embed.objectValue ?? TaskMessage.emptyEmbed.objectValue ?? [:]
+            if !link.isEmpty { embed["callbacks"] = .array(link.map(\.json)) }
+            if !linkError.isEmpty { embed["errbacks"] = .array(linkError.map(\.json)) }
+            message.embed = .object(embed)
+        }
         return message
     }
 

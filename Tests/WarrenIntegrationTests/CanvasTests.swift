@@ -61,4 +61,34 @@ struct CanvasTests {
         #expect(worker.lines(containing: "demo.add").filter { $0.contains("task succeeded") }.isEmpty)
         #expect(await worker.stop() == 0)
     }
+
+    @Test("from Swift: WarrenClient.chain gives the last step's result; a typed step is immutable; link runs a callback the client awaits")
+    func swiftChains() async throws {
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await DemoWorker(config: setup.path)
+        let client = WarrenClient(configuration: .init(try setup.configuration()))
+        let steps = [TaskSignature("demo.add", args: [2, 2]), TaskSignature("demo.add", args: [4]), TaskSignature("demo.add", args: [10])]
+        #expect(try await client.chain(steps).result(timeout: .seconds(20)) == 18)
+        let typed = [TaskSignature("demo.add", args: [2, 2]), try TaskSignature(CanvasAdd(a: 1, b: 1))]
+        #expect(try await client.chain(typed).result(timeout: .seconds(20)) == 2)
+
+        var callback = TaskSignature("demo.add", args: [10])
+        callback.id = TaskMessage.newID()
+        callback.replyTo = client.replyQueue
+        let sent = try await client.send(CanvasAdd(a: 2, b: 3), options: .init(link: [callback]))
+        #expect(try await sent.result(timeout: .seconds(20)) == 5)
+        #expect(try await client.handle(forTask: callback.id!, name: "demo.add", as: Int.self).result(timeout: .seconds(20)) == 15)
+        await client.close()
+        #expect(await worker.stop() == 0)
+    }
+}
+
+/// `demo.add` as a typed task, for the Swift-side canvas tests.
+private struct CanvasAdd: TaskDefinition {
+    static let name = "demo.add"
+    static let argumentNames = ["a", "b"]
+    typealias Result = Int
+    var a: Int
+    var b: Int
 }

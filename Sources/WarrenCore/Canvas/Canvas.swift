@@ -22,7 +22,7 @@ package enum Canvas {
         for (list, what) in [
             (task.chain, "the chain"), (task.callbacks, "the callbacks (link)"), (task.errbacks, "the errbacks (link_error)"),
         ] {
-            if case .failure(let error) = Signature.parseList(list, what) { return (.malformed, "bad workflow: \(error.message)") }
+            if case .failure(let error) = TaskSignature.parseList(list, what) { return (.malformed, "bad workflow: \(error.message)") }
         }
         return nil
     }
@@ -31,10 +31,10 @@ package enum Canvas {
     /// rest of the chain), then each callback; the result goes first in their args.
     package static func afterSuccess(of task: TaskMessage, result: JSONValue, now: Date = Date()) -> [FollowUp] {
         var followUps: [FollowUp] = []
-        if case .success(var chain) = Signature.parseList(task.chain, "chain"), let next = chain.popLast() {
+        if case .success(var chain) = TaskSignature.parseList(task.chain, "chain"), let next = chain.popLast() {
             followUps.append(FollowUp(.chainStep, signature: next, leading: [result], parent: task, chain: chain, now: now))
         }
-        if case .success(let callbacks) = Signature.parseList(task.callbacks, "callbacks") {
+        if case .success(let callbacks) = TaskSignature.parseList(task.callbacks, "callbacks") {
             for callback in callbacks.prefix(maxFollowUps) {
                 followUps.append(FollowUp(.callback, signature: callback, leading: [result], parent: task, chain: [], now: now))
             }
@@ -47,13 +47,13 @@ package enum Canvas {
     /// get this failure (their id and reply queue, as frozen in the chain).
     package static func afterFailure(of task: TaskMessage, now: Date = Date()) -> (errbacks: [FollowUp], abandoned: [TaskMessage]) {
         var errbacks: [FollowUp] = []
-        if case .success(let signatures) = Signature.parseList(task.errbacks, "errbacks") {
+        if case .success(let signatures) = TaskSignature.parseList(task.errbacks, "errbacks") {
             for errback in signatures.prefix(maxFollowUps) {
                 errbacks.append(FollowUp(.errback, signature: errback, leading: [.string(task.id)], parent: task, chain: [], now: now))
             }
         }
         var abandoned: [TaskMessage] = []
-        if case .success(let chain) = Signature.parseList(task.chain, "chain") {
+        if case .success(let chain) = TaskSignature.parseList(task.chain, "chain") {
             for step in chain.prefix(maxFollowUps) {
                 let step = FollowUp(.chainStep, signature: step, leading: [], parent: task, chain: [], now: now).message
                 if step.wantsReply { abandoned.append(step) }

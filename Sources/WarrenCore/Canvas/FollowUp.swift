@@ -29,13 +29,13 @@ package struct FollowUp: Sendable, Equatable {
     /// result, or the failed task's id) before its own args unless it is immutable; the frozen
     /// `task_id` and `reply_to`; `parent_id` = `parent`, `root_id` inherited; the options Celery
     /// carries, each range-checked (a bad one is left out, never trusted).
-    init(_ kind: Kind, signature: Signature, leading: [JSONValue], parent: TaskMessage, chain: [Signature], now: Date) {
+    init(_ kind: Kind, signature: TaskSignature, leading: [JSONValue], parent: TaskMessage, chain: [TaskSignature], now: Date) {
         let o = signature.options
-        let id = o["task_id"]?.stringValue.flatMap { $0.isEmpty || $0.utf8.count > Signature.maxNameBytes ? nil : $0 }
+        let id = o["task_id"]?.stringValue.flatMap { $0.isEmpty || $0.utf8.count > TaskSignature.maxNameBytes ? nil : $0 }
         var m = TaskMessage(
             name: signature.task, id: id ?? TaskMessage.newID(), args: (signature.immutable ? [] : leading) + signature.args,
             kwargs: signature.kwargs, rootID: parent.rootID ?? parent.id, parentID: parent.id, now: now)
-        if let replyTo = o["reply_to"]?.stringValue, !replyTo.isEmpty, replyTo.utf8.count <= Signature.maxNameBytes {
+        if let replyTo = o["reply_to"]?.stringValue, !replyTo.isEmpty, replyTo.utf8.count <= TaskSignature.maxNameBytes {
             m.replyTo = replyTo
         }
         if let p = o["priority"]?.intValue, (0...255).contains(p) { m.priority = UInt8(p) } else { m.priority = parent.priority }
@@ -52,7 +52,7 @@ package struct FollowUp: Sendable, Equatable {
         let hard = Self.seconds(o["time_limit"]).flatMap { $0 > 0 ? Duration.milliseconds(Int64($0 * 1000)) : nil }
         let soft = Self.seconds(o["soft_time_limit"]).flatMap { $0 > 0 ? Duration.milliseconds(Int64($0 * 1000)) : nil }
         m.timeLimit = TaskTimeLimit(hard: hard, soft: soft)
-        if let group = o["group_id"]?.stringValue, group.utf8.count <= Signature.maxNameBytes { m.group = group }
+        if let group = o["group_id"]?.stringValue, group.utf8.count <= TaskSignature.maxNameBytes { m.group = group }
         if let index = o["group_index"]?.intValue, index >= 0 { m.groupIndex = index }
         m.embed = [
             "callbacks": Self.signatures(o["link"]), "errbacks": Self.signatures(o["link_error"]),
@@ -92,17 +92,5 @@ package struct FollowUp: Sendable, Equatable {
         case .object?: .array([value!])
         default: .null
         }
-    }
-}
-
-extension Signature {
-    /// The signature as Celery writes it.
-    package var json: JSONValue {
-        var object: JSONObject = [
-            "task": .string(task), "args": .array(args), "kwargs": .object(kwargs), "options": .object(options),
-            "immutable": .bool(immutable),
-        ]
-        object["subtask_type"] = subtaskType.map(JSONValue.string) ?? .null
-        return .object(object)
     }
 }

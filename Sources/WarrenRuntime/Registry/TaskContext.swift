@@ -24,6 +24,15 @@ public struct TaskContext: Sendable {
     /// The whole decoded message, for handlers that need headers or the raw arguments.
     public var message: TaskMessage
 
+    /// The task that sent this one, if it is a step of a chain, a callback or an errback
+    /// (Celery's `parent_id`).
+    public var parentID: String? { message.parentID }
+    /// The first task of the workflow this one belongs to (Celery's `root_id`; its own id when
+    /// it started the workflow).
+    public var rootID: String? { message.rootID }
+    /// The group this task is part of, and its place in it (Celery's `group`, `group_index`).
+    public var group: (id: String, index: Int?)? { message.group.map { ($0, message.groupIndex) } }
+
     /// `true` once the task should stop: the time limit passed or the worker shuts down.
     /// Long handlers should check it (or use `try Task.checkCancellation()`) between steps.
     public var isCancelled: Bool { Task.isCancelled }

@@ -35,7 +35,7 @@ struct CanvasDecisionTests {
         #expect(followUps[0].kind == .chainStep)
         #expect(next.id == "s2" && next.name == "demo.add" && next.args == [4, 4])
         #expect(next.replyTo == "caller-queue" && next.parentID == "t1" && next.rootID == "root" && next.priority == 3)
-        let carried = try? Signature.parseList(next.chain, "chain").get()
+        let carried = try? TaskSignature.parseList(next.chain, "chain").get()
         #expect(carried?.map { $0.options["task_id"] } == ["s3"])
         #expect(followUps[0].destination(taskExchange: "warren") == ("warren", "demo.add"))
     }
