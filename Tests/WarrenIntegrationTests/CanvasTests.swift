@@ -62,6 +62,26 @@ struct CanvasTests {
         #expect(await worker.stop() == 0)
     }
 
+    @Test("a step's child SIGKILLed right after it published the next step: the chain still completes; the duplicates are counted")
+    func killedAfterPublishing() async throws {
+        guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("\(setup.prefix).crashed").path
+        defer { try? FileManager.default.removeItem(atPath: marker) }
+        let worker = try await DemoWorker(config: setup.path, environment: ["WARREN_TEST_CRASH_AFTER_FOLLOWUPS": marker])
+        let chain = try await canvas("chain", setup: setup)
+        #expect(chain["ok"] == true && chain["result"] == 18, "\(chain)")
+        #expect(FileManager.default.fileExists(atPath: marker))
+        try await worker.waitForLog("child died", timeout: .seconds(10))
+        // Step 1 ran twice (redelivered), published step 2 twice under one id: steps 2 and 3 ran
+        // twice each too. Nothing lost; each duplicate carries the same frozen task id.
+        let runs = worker.lines(containing: "demo.add").filter { $0.contains("task succeeded") }
+        print("chain with a child killed after publishing: \(runs.count) runs of 3 steps")
+        #expect(runs.count == 6)
+        #expect(await worker.stop() == 0)
+    }
+
     @Test("from Swift: WarrenClient.chain gives the last step's result; a typed step is immutable; link runs a callback the client awaits")
     func swiftChains() async throws {
         let setup = try TestSetup()

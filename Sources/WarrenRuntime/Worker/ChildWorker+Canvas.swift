@@ -52,8 +52,21 @@ extension ChildWorker {
                     "next.task.name": "\(followUp.message.name)",
                 ])
         }
+        Self.crashForTestIfAsked()
         return .done
     }
+
+    /// For the test of a child killed between publishing a task's follow-ups and acking the task
+    /// (the redelivered task publishes them again, under the same frozen ids): when
+    /// `WARREN_TEST_CRASH_AFTER_FOLLOWUPS` names a file that does not exist yet, the child creates
+    /// it and SIGKILLs itself, once. Never set outside tests.
+    private static func crashForTestIfAsked() {
+        guard let marker = crashMarker, !FileManager.default.fileExists(atPath: marker) else { return }
+        _ = FileManager.default.createFile(atPath: marker, contents: Data())
+        kill(getpid(), SIGKILL)
+    }
+
+    private static let crashMarker = ProcessInfo.processInfo.environment["WARREN_TEST_CRASH_AFTER_FOLLOWUPS"]
 
     /// `task` failed for good (`failure` is its reply): the callers of the rest of its chain get
     /// the failure (those steps will never run), and its errbacks are published with its id.
