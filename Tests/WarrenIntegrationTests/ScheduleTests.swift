@@ -145,6 +145,39 @@ struct ScheduleTests {
         await collector.close()
     }
 
+    @Test("leadership passes on twice: the leader dies, a third supervisor joins, the second dies: fires go on, no tick twice")
+    func thirdJoinsSecondDies() async throws {
+        let setup = try TestSetup(latency: ["children: 1", "prefetch: 8"], extra: Self.schedules(every: "1s"))
+        defer { setup.tearDown() }
+        let collector = try await FireCollector(queue: setup.queue("fires"))
+        let first = try await DemoWorker(config: setup.path)
+        try await first.waitForLog("schedule leader: this node", timeout: .seconds(15))
+        let second = try await DemoWorker(config: setup.path)
+        try await second.waitForLog("scheduler: taking part in the election", timeout: .seconds(15))
+        #expect(await collector.wait(forCount: 2, timeout: .seconds(10)))
+
+        kill(first.pid, SIGKILL)
+        try await second.waitForLog("schedule leader: this node", timeout: .seconds(10))
+        let third = try await DemoWorker(config: setup.path)
+        try await third.waitForLog("scheduler: taking part in the election", timeout: .seconds(15))
+        #expect(await collector.wait(forCount: collector.all.count + 2, timeout: .seconds(10)))
+        #expect(third.lines(containing: "fired beat").isEmpty, "the newcomer fired while the second led")
+
+        let killed = ContinuousClock.now
+        kill(second.pid, SIGKILL)
+        try await third.waitForLog("schedule leader: this node", timeout: .seconds(10))
+        let before = collector.all.filter { $0.arrival <= killed }.count
+        #expect(await collector.wait(forCount: before + 2, timeout: .seconds(10)))
+        let takeover = try #require(collector.all.first { $0.arrival > killed }).arrival - killed
+        print("schedules: third supervisor's first fire \(takeover) after SIGKILL of the second")
+        #expect(takeover < .seconds(10))
+
+        let ticks = collector.all.map(\.tick)
+        #expect(Set(ticks).count == ticks.count, "a tick fired twice: \(ticks)")
+        #expect(await third.stop() == 0)
+        await collector.close()
+    }
+
     @Test("schedule run fires exactly once, with a fresh task id; schedule list shows the schedule")
     func runOnce() async throws {
         let setup = try TestSetup(extra: Self.schedules(every: "1h"))

@@ -75,7 +75,11 @@ package struct TextLogHandler: LogHandler {
 
     /// Local time to the second with its offset, as StreamLogHandler writes it.
     private static func timestamp() -> String {
-        var now = time(nil)
+        // Not time(): glibc reads it from the coarse clock, up to a few ms behind, so a line
+        // logged just after a whole second (a schedule's tick) showed the second before.
+        var clock = timespec()
+        clock_gettime(CLOCK_REALTIME, &clock)
+        var now = clock.tv_sec
         var parts = tm()
         guard localtime_r(&now, &parts) != nil else { return "<unknown>" }
         return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer in
