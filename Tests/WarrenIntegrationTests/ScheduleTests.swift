@@ -100,15 +100,22 @@ struct ScheduleTests {
         }
     }
 
+    /// Starts a supervisor of `setup` and waits until it leads the schedules, or takes part in
+    /// the election behind a leader.
+    static func supervisor(_ setup: TestSetup, leading: Bool) async throws -> DemoWorker {
+        let worker = try await DemoWorker(config: setup.path)
+        let line = leading ? "schedule leader: this node" : "scheduler: taking part in the election"
+        try await worker.waitForLog(line, timeout: .seconds(15))
+        return worker
+    }
+
     @Test("two supervisors, every 2s: one fire per tick between them; SIGKILL the leader: the other fires on within 10 s")
     func twoSupervisorsAndFailover() async throws {
         let setup = try TestSetup(latency: ["children: 1", "prefetch: 8"], extra: Self.schedules(every: "2s"))
         defer { setup.tearDown() }
         let collector = try await FireCollector(queue: setup.queue("fires"))
-        let first = try await DemoWorker(config: setup.path)
-        try await first.waitForLog("schedule leader: this node", timeout: .seconds(15))
-        let second = try await DemoWorker(config: setup.path)
-        try await second.waitForLog("scheduler: taking part in the election", timeout: .seconds(15))
+        let first = try await Self.supervisor(setup, leading: true)
+        let second = try await Self.supervisor(setup, leading: false)
 
         // 12 s of both running: 6 ticks, give or take one at either end.
         let start = ContinuousClock.now
@@ -150,16 +157,13 @@ struct ScheduleTests {
         let setup = try TestSetup(latency: ["children: 1", "prefetch: 8"], extra: Self.schedules(every: "1s"))
         defer { setup.tearDown() }
         let collector = try await FireCollector(queue: setup.queue("fires"))
-        let first = try await DemoWorker(config: setup.path)
-        try await first.waitForLog("schedule leader: this node", timeout: .seconds(15))
-        let second = try await DemoWorker(config: setup.path)
-        try await second.waitForLog("scheduler: taking part in the election", timeout: .seconds(15))
+        let first = try await Self.supervisor(setup, leading: true)
+        let second = try await Self.supervisor(setup, leading: false)
         #expect(await collector.wait(forCount: 2, timeout: .seconds(10)))
 
         kill(first.pid, SIGKILL)
         try await second.waitForLog("schedule leader: this node", timeout: .seconds(10))
-        let third = try await DemoWorker(config: setup.path)
-        try await third.waitForLog("scheduler: taking part in the election", timeout: .seconds(15))
+        let third = try await Self.supervisor(setup, leading: false)
         #expect(await collector.wait(forCount: collector.all.count + 2, timeout: .seconds(10)))
         #expect(third.lines(containing: "fired beat").isEmpty, "the newcomer fired while the second led")
 
