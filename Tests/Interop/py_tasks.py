@@ -11,6 +11,7 @@ With WARREN_TEST_PARENT_PID set, the worker exits as soon as that process is gon
 run that died must not leave a Celery worker consuming behind it).
 """
 import os
+import signal
 import threading
 import time
 
@@ -29,6 +30,10 @@ app.conf.update(
     worker_enable_remote_control=False,
     worker_send_task_events=False,
     task_create_missing_queues=True,
+    # No AMQP heartbeats: with the broker's 120 s, the worker's event loop wakes so rarely
+    # that a SIGTERM takes 10 s to act on; without them, about 2 s (and a long task in the
+    # solo pool cannot miss heartbeats).
+    broker_heartbeat=0,
 )
 
 
@@ -66,6 +71,27 @@ def headers(self):
     return found
 
 
+@app.task(name='py.trace', bind=True)
+def trace_context(self):
+    """What OpenTelemetry's W3C extractor reads from the task's headers, as the worker side of
+    opentelemetry-instrumentation-celery does: {"traceparent", "trace_id", "span_id"} (hex),
+    the ids null when no valid context arrived."""
+    from opentelemetry import trace
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+    carrier = {}
+    for key in ('traceparent', 'tracestate'):
+        value = getattr(self.request, key, None)
+        if value is not None:
+            carrier[key] = value
+    context = TraceContextTextMapPropagator().extract(carrier)
+    span = trace.get_current_span(context).get_span_context()
+    return {
+        'traceparent': carrier.get('traceparent'),
+        'trace_id': format(span.trace_id, '032x') if span.is_valid else None,
+        'span_id': format(span.span_id, '016x') if span.is_valid else None,
+    }
+
+
 def _watch_parent(pid):
     while True:
         try:
@@ -79,4 +105,7 @@ def _watch_parent(pid):
 
 _parent = os.environ.get('WARREN_TEST_PARENT_PID')
 if _parent and _parent.isdigit():
+    # A thread of the Swift test process spawned us, and its blocked signals are inherited:
+    # unblock the ones Celery's shutdown listens to, or a SIGTERM would never arrive.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT, signal.SIGQUIT})
     threading.Thread(target=_watch_parent, args=(int(_parent),), daemon=True).start()

@@ -52,7 +52,7 @@ struct CeleryWorkerTests {
             Issue.record("\(error); the worker's output ends:\n\(tail)")
         }
         await client.close()
-        await worker.stop()
+        #expect(await worker.stop() == 0, "a warm shutdown on SIGTERM, not a SIGKILL after the grace")
         #expect(await ProcessWatch.waitForExit(of: [worker.pid], within: .seconds(5)).isEmpty)
     }
 
@@ -73,7 +73,7 @@ struct CeleryWorkerTests {
             #expect(failed.state == .failure)
         }
         await client.close()
-        await worker.stop()
+        #expect(await worker.stop() == 0, "a warm shutdown on SIGTERM, not a SIGKILL after the grace")
         #expect(await ProcessWatch.waitForExit(of: [worker.pid], within: .seconds(5)).isEmpty)
     }
 }
