@@ -112,9 +112,18 @@ let package = Package(
             dependencies: [
                 "Warren", "WarrenCore", "WarrenClient", "WarrenRuntime", "AMQP", "WarrenTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ]),
-        // Stand-ins shared by the test targets (a systemd notification socket).
-        .target(name: "WarrenTestSupport", path: "Tests/WarrenTestSupport"),
+        // Stand-ins shared by the test targets (a systemd notification socket, rabbitmqctl),
+        // and a W3C trace-context propagator and in-memory tracer for the tracing tests.
+        .target(
+            name: "WarrenTestSupport",
+            dependencies: [
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+            ],
+            path: "Tests/WarrenTestSupport"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -4,34 +4,7 @@ import Testing
 import Tracing
 @testable import WarrenClient
 @testable import WarrenCore
-
-/// A W3C Trace Context propagator, as small as a test needs: swift-distributed-tracing has none
-/// (swift-otel's is what an application bootstraps), and InMemoryTracer uses keys of its own.
-struct W3CTestPropagator: Instrument {
-    struct SpanContext: Sendable, Equatable {
-        var traceID: String  // 32 hex digits
-        var spanID: String  // 16 hex digits
-        var state: String?
-    }
-
-    enum Key: ServiceContextKey { typealias Value = SpanContext }
-
-    func inject<Carrier, Inject: Injector>(_ context: ServiceContext, into carrier: inout Carrier, using injector: Inject)
-    where Inject.Carrier == Carrier {
-        guard let span = context[Key.self] else { return }
-        injector.inject("00-\(span.traceID)-\(span.spanID)-01", forKey: "traceparent", into: &carrier)
-        if let state = span.state { injector.inject(state, forKey: "tracestate", into: &carrier) }
-    }
-
-    func extract<Carrier, Extract: Extractor>(_ carrier: Carrier, into context: inout ServiceContext, using extractor: Extract)
-    where Extract.Carrier == Carrier {
-        guard let parent = extractor.extract(key: "traceparent", from: carrier) else { return }
-        let fields = parent.split(separator: "-")
-        guard fields.count == 4, fields[1].count == 32, fields[2].count == 16 else { return }
-        context[Key.self] = SpanContext(
-            traceID: String(fields[1]), spanID: String(fields[2]), state: extractor.extract(key: "tracestate", from: carrier))
-    }
-}
+import WarrenTestSupport
 
 @Suite("Trace context in task headers")
 struct TraceHeadersTests {
