@@ -8,6 +8,14 @@
 //        publish COUNT Celery-v2 tasks straight to QUEUE, each with its own id (header id and
 //        root_id, correlation_id, message_id); with REPLY_TO, workers answer there (rpc://).
 //        QUEUE may be a comma-separated list: the tasks then go round-robin over those queues
+//   AMQPBench client-send HOST PORT QUEUE COUNT TASKS
+//        WarrenClient.publish of COUNT Celery-v2 task messages (each its own id, persistent) from
+//        TASKS concurrent tasks on one client: every publish returns after the broker's confirm,
+//        so up to TASKS are unconfirmed at once (the confirms stream back). The client's exchange
+//        is the default one and the task is named QUEUE, so each lands in QUEUE (declared
+//        durable here). Timed after a first publish has connected the client
+//   AMQPBench thread-confirm HOST PORT QUEUE COUNT TASKS
+//        the same messages through AMQPConnectionThread.publish from TASKS tasks, no client
 //   AMQPBench drain HOST PORT QUEUE COUNT INTERVAL_MS     wait until QUEUE is empty; prints the time it took
 //        (started just before a worker, it times the worker from exec to the last task taken)
 //
@@ -40,7 +48,7 @@ let args = CommandLine.arguments
 guard args.count == 7 || (args.count == 8 && args[1] == "prefill-tasks"), let port = Int(args[3]),
     let count = Int(args[5])
 else {
-    fail("usage: AMQPBench publish|consume|consume-thread HOST PORT QUEUE COUNT SIZE|PREFETCH")
+    fail("usage: AMQPBench publish|consume|consume-thread|client-send HOST PORT QUEUE COUNT SIZE|PREFETCH|TASKS")
 }
 let (mode, host, queue) = (args[1], args[2], args[4])
 let param = Int(args[6]) ?? 0
@@ -112,6 +120,60 @@ do {
         _ = try channel.waitForConfirms(timeout: .seconds(60))
         report(start, rssStart)
         connection.close()
+    case "client-send":
+        let setup = try AMQPConnection(configuration)
+        try setup.openChannel().declareQueue(queue, durable: true)
+        setup.close()
+        let client = WarrenClient(configuration: try .init(url: "amqp://guest:guest@\(host):\(port)/%2F", exchange: ""))
+        try await client.publish(TaskMessage(name: queue))  // connects; not timed (nor counted)
+        let tasks = max(1, param)
+        let rssStart = rssKiB()
+        let start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for t in 0..<tasks {
+                let share = count / tasks + (t < count % tasks ? 1 : 0)
+                group.addTask {
+                    for _ in 0..<share { try await client.publish(TaskMessage(name: queue)) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        report(start, rssStart)
+        await client.close()
+    case "thread-confirm":
+        // The same messages as client-send, through AMQPConnectionThread.publish straight (no
+        // client): what WarrenClient adds on top of the connection thread.
+        let io = try await AMQPConnectionThread(configuration)
+        try await io.perform { connection throws(AMQPError) in
+            try connection.openChannel(1).declareQueue(queue, durable: true)
+        }
+        // AMQP_BENCH_RAW=1: the C reference's 100-byte persistent messages instead (the broker's share).
+        let raw = getenv("AMQP_BENCH_RAW") != nil
+        let rawBody = [UInt8](repeating: UInt8(ascii: "x"), count: 100)
+        let rawProperties = AMQPBasicProperties(contentType: "application/octet-stream", deliveryMode: .persistent)
+        let tasks = max(1, param)
+        let rssStart = rssKiB()
+        let start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for t in 0..<tasks {
+                let share = count / tasks + (t < count % tasks ? 1 : 0)
+                group.addTask {
+                    for _ in 0..<share {
+                        let outcome: AMQPChannel.PublishOutcome
+                        if raw {
+                            outcome = try await io.publish(rawBody, routingKey: queue, properties: rawProperties, on: 1)
+                        } else {
+                            let encoded = TaskMessage(name: queue).encoded()
+                            outcome = try await io.publish(encoded.body, routingKey: queue, properties: encoded.properties, on: 1)
+                        }
+                        guard case .acked = outcome else { fail("not acked: \(outcome)") }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        report(start, rssStart)
+        await io.close()
     case "drain":
         let connection = try AMQPConnection(configuration)
         let channel = try connection.openChannel()
