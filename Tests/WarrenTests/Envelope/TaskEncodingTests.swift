@@ -48,6 +48,19 @@ struct TaskEncodingTests {
         #expect(TaskMessage.defaultOrigin.hasPrefix("gen\(ProcessInfo.processInfo.processIdentifier)@"))
     }
 
+    @Test("fresh task ids are lowercase version-4 UUIDs, all different")
+    func freshIDs() throws {
+        let ids = (0..<2000).map { _ in TaskMessage.newID() }
+        #expect(Set(ids).count == ids.count)
+        for id in ids.prefix(200) {
+            let uuid = try #require(UUID(uuidString: id), "\(id) is not a UUID")
+            #expect(uuid.uuidString.lowercased() == id)
+            #expect(Array(id)[14] == "4", "version 4: \(id)")
+            #expect("89ab".contains(Array(id)[19]), "RFC 4122 variant: \(id)")
+        }
+        #expect(TaskMessage(name: "demo.noop").id.count == 36)
+    }
+
     @Test func countdownExpiresAndLimits() throws {
         let task = TaskMessage(
             name: "demo.sleep", id: "id-2", kwargs: ["seconds": 1.5], countdown: .seconds(5), expiresIn: .seconds(90),
