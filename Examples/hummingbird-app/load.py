@@ -9,9 +9,9 @@ timed from its write to its whole response:
 
   add          GET /add?a=&b= on every connection (random a, b): each answer must be a + b
   noop         GET /noop on every connection: the event loops alone, same concurrency
-  noop-during  CONCURRENCY /add and, while they are in flight, 100 /noop on 100 more
-               connections: what a route that does nothing waits while the app awaits
-               a thousand tasks (an event-loop stall shows here)
+  noop-during  CONCURRENCY /add and, while they are in flight, a /noop every 2 ms (at most
+               PROBES, each on a connection of its own): what a route that does nothing
+               waits while the app awaits a thousand tasks (an event-loop stall shows here)
 
 Prints one JSON line: for each phase the count, errors, and p50/p90/p99/max latency in ms
 (over all rounds), plus the wall time of each phase. Exit status 1 when any /add answer is
@@ -122,15 +122,16 @@ async def phase(port, n, timeout, problems, kind, probes=0):
         elif kind == 'noop':
             results = await asyncio.gather(*(one_noop(c, timeout, problems) for c in conns))
             probe_results = []
-        else:  # noop-during: the adds go out first; the probes follow while they are in flight
+        else:  # noop-during: the adds go out first; a probe every 2 ms while they are in flight
             adds = [asyncio.ensure_future(one_add(c, timeout, problems)) for c in conns[:n]]
-            await asyncio.sleep(0.005)
-            probe_results = []
+            probes_sent = []
             for c in conns[n:]:
-                probe_results.append(await one_noop(c, timeout, problems))
+                await asyncio.sleep(0.002)
                 if all(a.done() for a in adds):
                     break
+                probes_sent.append(asyncio.ensure_future(one_noop(c, timeout, problems)))
             results = await asyncio.gather(*adds)
+            probe_results = await asyncio.gather(*probes_sent)
         wall = time.perf_counter() - start
     finally:
         for c in conns:
@@ -168,7 +169,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--port', type=int, required=True)
     parser.add_argument('--concurrency', type=int, default=1000)
-    parser.add_argument('--probes', type=int, default=100)
+    parser.add_argument('--probes', type=int, default=200)
     parser.add_argument('--rounds', type=int, default=1)
     parser.add_argument('--timeout', type=float, default=60.0)
     opts = parser.parse_args(argv)
