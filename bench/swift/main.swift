@@ -144,7 +144,7 @@ do {
         // The same messages as client-send, through AMQPConnectionThread.publish straight (no
         // client): what WarrenClient adds on top of the connection thread.
         let io = try await AMQPConnectionThread(configuration)
-        try await io.perform { connection throws(AMQPError) in
+        _ = try await io.perform { connection throws(AMQPError) in
             try connection.openChannel(1).declareQueue(queue, durable: true)
         }
         // AMQP_BENCH_RAW=1: the C reference's 100-byte persistent messages instead (the broker's share).
