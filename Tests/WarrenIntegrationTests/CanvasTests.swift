@@ -82,6 +82,32 @@ struct CanvasTests {
         #expect(await worker.stop() == 0)
     }
 
+    @Test("a chain Swift -> Python -> Swift: demo.add on Warren, py.multiply on a Celery worker's queue, demo.add on Warren again")
+    func crossLanguageChain() async throws {
+        guard CeleryWorker.python != nil || IntegrationBroker.required else { return }
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await DemoWorker(config: setup.path)
+        let python = try await CeleryWorker()
+        let client = WarrenClient(configuration: .init(try setup.configuration()))
+        let steps = [
+            TaskSignature("demo.add", args: [2, 3]),
+            // Straight to the Python worker's queue, as Celery's `queue=` option does.
+            TaskSignature("py.multiply", args: [10], options: ["queue": .string(python.queue)]),
+            // Back through Warren's exchange: the Celery worker publishes the step as its options say.
+            TaskSignature(
+                "demo.add", args: [1], options: ["exchange": .string(setup.exchange), "routing_key": "demo.add", "declare": []]),
+        ]
+        do {
+            #expect(try await client.chain(steps).result(timeout: .seconds(30)) == 51)  // (2 + 3) * 10 + 1
+        } catch {
+            Issue.record("\(error); the Celery worker's output ends:\n\(python.log.suffix(20).joined(separator: "\n"))")
+        }
+        await client.close()
+        #expect(await python.stop() == 0)
+        #expect(await worker.stop() == 0)
+    }
+
     @Test("from Swift: WarrenClient.chain gives the last step's result; a typed step is immutable; link runs a callback the client awaits")
     func swiftChains() async throws {
         let setup = try TestSetup()
