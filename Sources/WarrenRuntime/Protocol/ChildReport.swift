@@ -153,6 +153,22 @@ struct SupervisorNotice: Sendable, Equatable {
     }
 }
 
+/// What the supervisor tells its children of a revoked task (Celery's `revoke`): `X <id>` on
+/// their standard input, sent when it is revoked and, for every id the node holds, to each child
+/// that starts.
+struct RevokeNotice: Sendable, Equatable {
+    var id: String
+
+    var line: String { "X \(ChildReport.field(id))\n" }
+
+    init(id: String) { self.id = id }
+
+    init?(line: Substring) {
+        guard line.hasPrefix("X "), line.count > 2 else { return nil }
+        id = String(line.dropFirst(2))
+    }
+}
+
 /// How often a task was running in a child that died, and how it died.
 struct TaskDeaths: Sendable, Equatable {
     var count: Int

@@ -66,7 +66,7 @@ extension ChildWorker {
             let name = delivery.properties.headers?["task"]?.stringValue ?? delivery.routingKey
             return (await perform(intake.undecodable(error, name: name), delivery, task: nil, log: logger, io: io), nil)
         }
-        var decision = intake.decoded(task)
+        var decision = intake.decoded(task, revoked: hooks.isRevoked(task.id))
         if case .askDeaths = decision { decision = intake.deathsAnswered(await hooks.deaths(task.id), task: task) }
         guard case .proceed = decision else { return (await perform(decision, delivery, task: task, log: logger, io: io), nil) }
         return await run(delivery, task: task, intake: intake, io: io, slots: slots)
@@ -122,6 +122,20 @@ extension ChildWorker {
             return await deadLetter(
                 delivery, reason: dead.reason, errorType: dead.errorType, message: dead.message, task: dead.task, attempts: dead.attempts,
                 io: io)
+        case .revoked:
+            guard let task else { return .ack }  // not reached: only a decoded task is revoked
+            log.info(
+                "revoked task discarded without running",
+                metadata: [
+                    "task.id": "\(ErrorText.bounded(task.id, maxBytes: DeadLetterHeaders.maxNameBytes))",
+                    "task.name": "\(ErrorText.bounded(task.name, maxBytes: DeadLetterHeaders.maxNameBytes))",
+                ])
+            var reply = TaskReply.failure(
+                CeleryException(type: "TaskRevokedError", module: "celery.exceptions", message: "revoked"), traceback: nil, for: task)
+            reply.state = .revoked
+            reply.traceback = nil
+            self.reply(reply, to: task, io: io)
+            return .ack
         case .proceed, .askDeaths, .run:
             assertionFailure("\(decision) does not end a delivery")
             return .requeue

@@ -189,6 +189,8 @@ struct ChildHooks: Sendable {
     var recycling: @Sendable (_ reason: String) -> Void = { _ in }
     /// How often this task was running in a child that died (asked for redelivered tasks only).
     var deaths: @Sendable (_ id: String) async -> TaskDeaths? = { _ in nil }
+    /// Whether this task id was revoked on the node (the supervisor tells every child).
+    var isRevoked: @Sendable (_ id: String) -> Bool = { _ in false }
 }
 
 /// The most memory this process has held resident, in bytes. A task that allocated past the
