@@ -68,7 +68,6 @@ final class ControlNode: Sendable {
 
     private func run() async {
         var failures = 0
-        logger.info("celery node: answering remote control", metadata: ["node": "\(node)", "queue": "\(Self.queue(node: node))"])
         while !Task.isCancelled {
             do {
                 try await session(afterFailures: &failures)
@@ -124,6 +123,7 @@ final class ControlNode: Sendable {
         do {
             try await declareAndConsume(io)
             failures = 0
+            logger.info("celery node: answering remote control", metadata: ["node": "\(node)", "queue": "\(Self.queue(node: node))"])
             await sendWorkerEvent("worker-online", io: io)
             for await event in events {
                 switch event {
