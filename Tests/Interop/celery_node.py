@@ -20,6 +20,10 @@ Usage (python: the venv that scripts/python-env prints):
   heartbeat NODE SECONDS
       an app.events.Receiver on the celeryev exchange; prints {"event": <the first
       worker-heartbeat whose hostname is NODE>} or {"event": null} after SECONDS.
+  task-events NODE EXCHANGE SECONDS
+      broadcast enable_events to NODE (waiting for its reply), start an app.events.Receiver,
+      send demo.add(2, 3) through EXCHANGE and collect the task events with its uuid until
+      task-succeeded or SECONDS; prints {"task_id": ..., "enabled": <reply>, "events": [...]}.
 
 Exit status: 0 when the line was printed, 2 usage error, 1 anything unexpected.
 """
@@ -57,6 +61,10 @@ def main():
     p.add_argument('task_id')
     p = sub.add_parser('heartbeat')
     p.add_argument('node')
+    p.add_argument('seconds', type=float)
+    p = sub.add_parser('task-events')
+    p.add_argument('node')
+    p.add_argument('exchange')
     p.add_argument('seconds', type=float)
     args = parser.parse_args()
     app = make_app(args.broker)
@@ -97,6 +105,34 @@ def main():
             except Exception:  # the timeout (socket.timeout) ends the wait
                 pass
         print(json.dumps({'event': found.get('event')}))
+    elif args.command == 'task-events':
+        import threading
+        from celery.utils import uuid
+        enabled = app.control.broadcast('enable_events', destination=[args.node], reply=True, timeout=args.timeout)
+        task_id = uuid()
+        events = []
+
+        def on_event(event):
+            if event.get('uuid') == task_id:
+                events.append(event)
+                if event.get('type') == 'task-succeeded':
+                    raise KeyboardInterrupt
+
+        def send():
+            exchange = Exchange(args.exchange, type='topic', no_declare=True)
+            app.send_task('demo.add', args=[2, 3], task_id=task_id, exchange=exchange, routing_key='demo.add',
+                          ignore_result=True)
+
+        with app.connection_for_read() as connection:
+            receiver = app.events.Receiver(connection, handlers={'*': on_event})
+            threading.Timer(1.0, send).start()
+            try:
+                receiver.capture(limit=None, timeout=args.seconds, wakeup=False)
+            except KeyboardInterrupt:
+                pass
+            except Exception:
+                pass
+        print(json.dumps({'task_id': task_id, 'enabled': enabled, 'events': events}))
     return 0
 
 

@@ -125,6 +125,25 @@ struct CeleryNodeTests {
         #expect(await worker.stop() == 0)
     }
 
+    @Test("after enable_events, a Celery receiver sees task-received, task-started and task-succeeded from the child")
+    func taskEvents() async throws {
+        guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await Self.start(setup)
+        let outcome = try await Self.node(["task-events", setup.nodeName, setup.exchange, "10"])
+        #expect(outcome["enabled"] == [[.init(stringLiteral: setup.nodeName): ["ok": "task events enabled"]]])
+        let events = try #require(outcome["events"]?.arrayValue)
+        #expect(events.compactMap { $0["type"]?.stringValue } == ["task-received", "task-started", "task-succeeded"])
+        let received = try #require(events.first)
+        #expect(received["name"] == "demo.add" && received["args"] == "[2, 3]" && received["hostname"] == .string(setup.nodeName))
+        let child = try #require(received["pid"]?.intValue)
+        #expect(child != Int(worker.pid) && events.allSatisfy { $0["pid"]?.intValue == child })
+        let succeeded = try #require(events.last)
+        #expect(succeeded["result"] == "5" && (succeeded["runtime"]?.doubleValue ?? -1) >= 0)
+        #expect(await worker.stop() == 0)
+    }
+
     @Test("two supervisors with one node name: the clash is reported, the first keeps answering")
     func clash() async throws {
         guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }

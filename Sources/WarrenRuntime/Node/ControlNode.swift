@@ -32,21 +32,24 @@ final class ControlNode: Sendable {
     private let logger: Logger
     private let facts: @Sendable () async -> NodeFacts
     private let revoke: @Sendable ([String]) async -> Void
+    private let eventsChanged: @Sendable (Bool) async -> Void
     private let running = Mutex<Task<Void, Never>?>(nil)
     private let state: Mutex<ControlState>
 
     /// - Parameters:
     ///   - facts: What the supervisor knows now (asked for each request and heartbeat).
     ///   - revoke: Records ids as revoked node-wide and tells the children.
+    ///   - eventsChanged: Tells the children to send task events, or to stop.
     init(
         configuration: WarrenConfiguration, node: String, logger: Logger, facts: @escaping @Sendable () async -> NodeFacts,
-        revoke: @escaping @Sendable ([String]) async -> Void
+        revoke: @escaping @Sendable ([String]) async -> Void, eventsChanged: @escaping @Sendable (Bool) async -> Void
     ) {
         self.configuration = configuration
         self.node = node
         self.logger = logger
         self.facts = facts
         self.revoke = revoke
+        self.eventsChanged = eventsChanged
         state = Mutex(ControlState(node: node, control: configuration.control, events: configuration.events))
     }
 
@@ -185,6 +188,7 @@ final class ControlNode: Sendable {
                 await revoke(ids)
                 logger.info("tasks revoked", metadata: ["task.id": "\(ErrorText.bounded(ids.joined(separator: ","), maxBytes: 1024))"])
             case .eventsChanged(let on):
+                await eventsChanged(on)
                 logger.info(on ? "task events enabled" : "task events disabled", metadata: ["node": "\(node)"])
             case .log(let line):
                 let metadata = line.metadata.mapValues { Logger.MetadataValue.string(ErrorText.bounded($0, maxBytes: 512)) }

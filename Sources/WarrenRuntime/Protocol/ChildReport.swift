@@ -169,6 +169,25 @@ struct RevokeNotice: Sendable, Equatable {
     }
 }
 
+/// What the supervisor tells its children when task events are switched (`enable_events`,
+/// `disable_events`, `events` in the config): `E 1` or `E 0` on their standard input, also to
+/// each child that starts while they are on.
+struct TaskEventsNotice: Sendable, Equatable {
+    var on: Bool
+
+    var line: String { on ? "E 1\n" : "E 0\n" }
+
+    init(on: Bool) { self.on = on }
+
+    init?(line: Substring) {
+        switch line {
+        case "E 1": on = true
+        case "E 0": on = false
+        default: return nil
+        }
+    }
+}
+
 /// How often a task was running in a child that died, and how it died.
 struct TaskDeaths: Sendable, Equatable {
     var count: Int

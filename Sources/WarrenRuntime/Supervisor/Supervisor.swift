@@ -60,6 +60,8 @@ package final class Supervisor {
     private var controlNode: ControlNode?
     /// Task ids revoked on this node; every child is told, and every child that starts.
     private var revoked = RevokedTasks()
+    /// Whether the children send task events (`events`, then `enable_events`/`disable_events`).
+    private lazy var taskEvents = configuration.events
     private let startedAt = ContinuousClock.now
 
     package init(snapshot: ConfigSnapshot, registry: TaskRegistry, logger: Logger) {
@@ -168,7 +170,7 @@ package final class Supervisor {
         guard configuration.control.enabled else { return }
         let node = ControlNode(
             configuration: configuration, node: configuration.resolvedNodeName(hostname: HostName.current), logger: logger,
-            facts: { await self.nodeFacts() }, revoke: { await self.revokeTasks($0) })
+            facts: { await self.nodeFacts() }, revoke: { await self.revokeTasks($0) }, eventsChanged: { await self.switchTaskEvents($0) })
         controlNode = node
         node.start()
     }
@@ -178,6 +180,13 @@ package final class Supervisor {
         revoked.insert(ids, now: Date())
         let lines = ids.map { RevokeNotice(id: $0).line }.joined()
         for (id, child) in children where state.isLive(id) { child.send(lines: lines) }
+    }
+
+    /// Tells every live child to send task events, or to stop.
+    private func switchTaskEvents(_ on: Bool) {
+        taskEvents = on
+        let line = TaskEventsNotice(on: on).line
+        for (id, child) in children where state.isLive(id) { child.send(lines: line) }
     }
 
     /// What ``ControlState`` answers from: gathered here, on the main actor.
@@ -321,6 +330,7 @@ package final class Supervisor {
         // A task revoked before this child started is discarded here too.
         revoked.purge(now: Date())
         if revoked.count > 0 { child.send(lines: revoked.ids(now: Date()).map { RevokeNotice(id: $0).line }.joined()) }
+        if taskEvents && configuration.control.enabled { child.send(lines: TaskEventsNotice(on: true).line) }
         perform(state.childStarted(id, now: .now))
         Task {
             for await report in child.reports { self.handle(report, from: id) }

@@ -40,6 +40,7 @@ package enum ChildMain {
         defer { reports.flush() }  // the last tasks' reports, before the process exits
         let deaths = DeathsQueries(reports: reports)
         let revoked = RevokedList()
+        let events = TaskEventEmitter(node: configuration.resolvedNodeName(hostname: HostName.current), on: false)
         let stop = ChildStopper(shutdownTimeout: configuration.shutdownTimeout, reports: reports, deaths: deaths, logger: logger)
         // Hear of stop signals before anything can send one; the parent-death signal too.
         let signals = ShutdownSignals()
@@ -48,7 +49,13 @@ package enum ChildMain {
             let alive = Lifeline.hold(
                 supervisor: supervisor, control: STDIN_FILENO,
                 notice: { line in
-                    if let revoke = RevokeNotice(line: line) { revoked.insert(revoke.id) } else { deaths.take(line) }
+                    if let revoke = RevokeNotice(line: line) {
+                        revoked.insert(revoke.id)
+                    } else if let switched = TaskEventsNotice(line: line) {
+                        events.set(switched.on)
+                    } else {
+                        deaths.take(line)
+                    }
                 },
                 lost: { stop.handle(.supervisorGone, cause: "its pipe ended") })
             guard alive else {
@@ -69,7 +76,9 @@ package enum ChildMain {
             deadLettered: { reason in reports.send(.deadLettered(reason: reason.rawValue)) },
             recycling: { reason in reports.send(.recycling(reason: reason)) },
             deaths: { await deaths.ask($0) },
-            isRevoked: { revoked.contains($0) })
+            isRevoked: { revoked.contains($0) },
+            taskEventsOn: { events.isOn },
+            sendTaskEvent: { events.send($0, io: $1) })
         let child = ChildWorker(queue: queue, configuration: configuration, registry: registry, slot: slot, logger: logger, hooks: hooks)
 
         let work = Task { try await child.run(onReady: { reports.send(.ready) }, onDisconnected: { reports.send(.disconnected) }) }

@@ -254,3 +254,48 @@ struct GlobTests {
         #expect(!Glob.matches(String(repeating: "a", count: 5_000), pattern: String(repeating: "*a", count: 100) + "b"))
     }
 }
+
+@Suite("Celery node: task events")
+struct TaskEventTests {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    @Test("received carries the sender's reprs, else Warren's; every event Celery's common fields")
+    func received() throws {
+        var task = TaskMessage(name: "demo.add", id: "t-1", args: [2, 3], kwargs: ["x": "y"], retries: 1, rootID: "r", parentID: "p")
+        var (key, body) = TaskEvent.received(task).encoded(hostname: "warren@a", pid: 7, clock: 3, now: now, utcoffset: 0)
+        #expect(key == "task.received")
+        var event = try JSONValue(parsing: body)
+        #expect(event["type"] == "task-received" && event["uuid"] == "t-1" && event["name"] == "demo.add")
+        #expect(event["args"] == "[2, 3]" && event["kwargs"] == "{'x': 'y'}" && event["retries"] == 1)
+        #expect(event["root_id"] == "r" && event["parent_id"] == "p" && event["eta"] == .null)
+        #expect(event["hostname"] == "warren@a" && event["pid"] == 7 && event["clock"] == 3 && event["utcoffset"] == 0)
+        #expect(event["timestamp"] == .double(now.timeIntervalSince1970))
+        task.headers["argsrepr"] = "(2, 3)"
+        (key, body) = TaskEvent.received(task).encoded(hostname: "warren@a", pid: 7, clock: 4, now: now, utcoffset: 0)
+        event = try JSONValue(parsing: body)
+        #expect(event["args"] == "(2, 3)")
+    }
+
+    @Test("succeeded, failed, retried, rejected and revoked have Celery's fields")
+    func outcomes() throws {
+        func event(_ kind: TaskEvent.Kind) throws -> JSONValue {
+            try JSONValue(parsing: TaskEvent(uuid: "u", kind: kind).encoded(hostname: "n", pid: 1, clock: 1, now: now, utcoffset: 0).body)
+        }
+        let succeeded = try event(.succeeded(result: "5", runtime: 0.25))
+        #expect(succeeded["type"] == "task-succeeded" && succeeded["result"] == "5" && succeeded["runtime"] == 0.25)
+        let exception = TaskEvent.exceptionRepr(CeleryException(type: "RuntimeError", message: "boom"))
+        #expect(exception == "RuntimeError('boom')")
+        let failed = try event(.failed(exception: exception, traceback: "Traceback"))
+        #expect(failed["exception"] == "RuntimeError('boom')" && failed["traceback"] == "Traceback")
+        #expect(try event(.retried(exception: exception, traceback: ""))["type"] == "task-retried")
+        #expect(try event(.rejected(requeue: false))["requeue"] == false)
+        let revoked = try event(.revoked(expired: true))
+        #expect(revoked["expired"] == true && revoked["terminated"] == false && revoked["signum"] == .null)
+    }
+
+    @Test("the switch a child reads: E 1 or E 0")
+    func notice() {
+        #expect(TaskEventsNotice(on: true).line == "E 1\n" && TaskEventsNotice(line: "E 0") == TaskEventsNotice(on: false))
+        #expect(TaskEventsNotice(line: "E 2") == nil)
+    }
+}
