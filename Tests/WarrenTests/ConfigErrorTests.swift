@@ -39,7 +39,7 @@ struct ConfigErrorTests {
     func unknownKeyWithList() {
         #expect(
             problems("colour: red\nqueues: { q: }\n") == [
-                "warren.yaml:1:1: colour: unknown key, expected one of broker, exchange, queues, retry, dead_letter, unrouted, metrics, log, shutdown_timeout, max_message_size, schedules"
+                "warren.yaml:1:1: colour: unknown key, expected one of broker, exchange, queues, retry, dead_letter, unrouted, metrics, log, shutdown_timeout, max_message_size, schedules, node_name, control, events"
             ])
         #expect(
             problems("queues: { q: }\nmetrics: { port: 9464 }\n")

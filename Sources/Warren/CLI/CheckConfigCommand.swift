@@ -28,6 +28,12 @@ struct CheckConfigCommand: AsyncParsableCommand {
             print("\nschedules (times in UTC; the leader among the supervisors sharing exchange \(config.exchange) fires them):")
             ScheduleTable.lines(config.schedules, now: Date(), lastFired: nil).forEach { print("  " + $0) }
         }
+        let node = config.resolvedNodeName(hostname: HostName.current)
+        print("\ncelery node \(node) (queue \(node).celery.pidbox):")
+        print("  remote control: " + (config.control.enabled ? "answers \(config.control.allow.joined(separator: ", "))" : "off"))
+        print(
+            "  worker heartbeats: \(config.control.enabled ? "every 2s" : "off"); task events: \(config.events ? "on" : "off until enable_events")"
+        )
         for warning in config.warnings { print("\nwarning: \(warning)") }
         let topology = Topology(configuration: config, taskNames: tasks)
         print("\nso that messages RabbitMQ expires in the work queues (Celery's `expires`) reach \(config.deadLetterQueue),")

@@ -4,7 +4,7 @@ import Yams
 extension ConfigReader {
     static let topLevelKeys = [
         "broker", "exchange", "queues", "retry", "dead_letter", "unrouted", "metrics", "log",
-        "shutdown_timeout", "max_message_size", "schedules",
+        "shutdown_timeout", "max_message_size", "schedules", "node_name", "control", "events",
     ]
     static let brokerKeys = ["url", "password_file", "heartbeat", "connection_name", "tls"]
     static let tlsKeys = ["ca", "cert", "key", "verify"]
@@ -49,6 +49,12 @@ extension ConfigReader {
         configuration.shutdownTimeout = scalar("shutdown_timeout", in: top, .duration) ?? configuration.shutdownTimeout
         configuration.maxMessageSize = scalar("max_message_size", in: top, .size) ?? configuration.maxMessageSize
         configuration.schedules = readSchedules(top)
+        configuration.nodeName = scalar("node_name", in: top, .string)
+        if let control = mapping(top.value(for: "control"), at: "control", keys: ["enabled", "allow"]) {
+            configuration.control.enabled = scalar("enabled", in: control, .boolean) ?? configuration.control.enabled
+            configuration.control.allow = list("allow", in: control, .controlMethod) ?? configuration.control.allow
+        }
+        configuration.events = scalar("events", in: top, .boolean) ?? configuration.events
         return configuration
     }
 
@@ -144,5 +150,19 @@ extension ConfigReader {
             let last = text.lastIndex(where: { !$0.isWhitespace })
         else { return "" }
         return String(text[first...last])
+    }
+}
+
+extension ScalarKind where Value == String {
+    /// A remote-control method Warren knows (``ControlConfig/knownMethods``).
+    static var controlMethod: ScalarKind {
+        ScalarKind(expected: "a remote-control method", pluralExpected: "remote-control methods") { text in
+            if ControlConfig.knownMethods.contains(text) { return .success(text) }
+            let hint =
+                closestSpelling(to: text, among: ControlConfig.knownMethods).map {
+                    "did you mean \(ErrorText.quoted($0, limit: ConfigKeyPath.quotedLimit))?"
+                } ?? "known: \(ControlConfig.knownMethods.joined(separator: ", "))"
+            return .failure(HumanValueFailure(detail: hint))
+        }
     }
 }

@@ -52,6 +52,11 @@ extension WarrenConfiguration {
         lines.append("shutdown_timeout: \(shutdownTimeout.humanReadable)")
         lines.append("max_message_size: \(maxMessageSize)")
         lines += describeSchedules()
+        lines.append("node_name: \(nodeName.map { yamlString($0, alwaysQuote: true) } ?? "null")  # null: warren@<hostname>")
+        lines.append("control:")
+        lines.append("  enabled: \(control.enabled)")
+        lines.append("  allow: [\(control.allow.joined(separator: ", "))]")
+        lines.append("events: \(events)")
         return lines.joined(separator: "\n") + "\n"
     }
 

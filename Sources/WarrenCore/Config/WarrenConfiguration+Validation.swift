@@ -29,6 +29,14 @@ extension WarrenConfiguration {
         }
 
         check(!broker.urls.isEmpty, "broker.url", "needs at least one URL", summarizesItems: true)
+        if let nodeName {
+            check(
+                !nodeName.isEmpty && nodeName.utf8.count <= Self.maxNodeNameBytes, "node_name",
+                "must be 1 to \(Self.maxNodeNameBytes) bytes (its pidbox queue is <node>.celery.pidbox), got \(nodeName.utf8.count)")
+            check(
+                !nodeName.unicodeScalars.contains { $0.properties.isWhitespace || $0.properties.generalCategory == .control },
+                "node_name", "must not contain spaces or control characters, like warren@web-3")
+        }
         let heartbeat = broker.heartbeat.components
         check(
             heartbeat.attoseconds == 0 && (0...65_535).contains(heartbeat.seconds), "broker.heartbeat",

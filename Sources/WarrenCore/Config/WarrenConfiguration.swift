@@ -32,6 +32,14 @@ public struct WarrenConfiguration: Sendable, Equatable, CustomStringConvertible 
     public var maxMessageSize: ByteSize
     /// The periodic schedules, in the order of the file (`schedules`). Defaults to none.
     public var schedules: [ScheduleConfig]
+    /// The name of this supervisor as a Celery node (`node_name`); `nil`, the default, means
+    /// `warren@<hostname>` (see ``resolvedNodeName(hostname:)``).
+    public var nodeName: String?
+    /// Remote control, Celery's pidbox (`control`).
+    public var control: ControlConfig
+    /// Whether task events flow from the start (`events`). Defaults to `false`; Celery's
+    /// `enable_events` turns them on at run time.
+    public var events: Bool
 
     /// The default exchange name.
     public static let defaultExchange = "warren"
@@ -55,7 +63,10 @@ public struct WarrenConfiguration: Sendable, Equatable, CustomStringConvertible 
         log: LogConfig = LogConfig(),
         shutdownTimeout: Duration = .seconds(60),
         maxMessageSize: ByteSize = .mebibytes(16),
-        schedules: [ScheduleConfig] = []
+        schedules: [ScheduleConfig] = [],
+        nodeName: String? = nil,
+        control: ControlConfig = ControlConfig(),
+        events: Bool = false
     ) {
         self.source = source
         self.broker = broker
@@ -69,6 +80,9 @@ public struct WarrenConfiguration: Sendable, Equatable, CustomStringConvertible 
         self.shutdownTimeout = shutdownTimeout
         self.maxMessageSize = maxMessageSize
         self.schedules = schedules
+        self.nodeName = nodeName
+        self.control = control
+        self.events = events
     }
 
     /// The schedule named `name`, if the configuration has one.

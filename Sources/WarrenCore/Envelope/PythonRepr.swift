@@ -1,16 +1,16 @@
 /// Python's `repr` of JSON values, for the `argsrepr` and `kwargsrepr` headers that monitoring
 /// tools (Flower, `celery events`) show: `[2, 3]`, `{'a': 1, 'b': None}`, `'text'`.
-enum PythonRepr {
+package enum PythonRepr {
     /// Celery's `argsrepr_maxsize` / `kwargsrepr_maxsize` (`celery/app/amqp.py`).
-    static let maxLength = 1024
+    package static let maxLength = 1024
 
     /// The repr of `value`, cut to ``maxLength`` characters with `...` as `saferepr` does.
-    static func truncated(_ value: JSONValue) -> String {
+    package static func truncated(_ value: JSONValue) -> String {
         let text = repr(value)
         return text.count > maxLength ? String(text.prefix(maxLength - 3)) + "..." : text
     }
 
-    static func repr(_ value: JSONValue) -> String {
+    package static func repr(_ value: JSONValue) -> String {
         switch value {
         case .null: return "None"
         case .bool(let b): return b ? "True" : "False"

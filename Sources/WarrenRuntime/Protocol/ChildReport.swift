@@ -153,6 +153,41 @@ struct SupervisorNotice: Sendable, Equatable {
     }
 }
 
+/// What the supervisor tells its children of a revoked task (Celery's `revoke`): `X <id>` on
+/// their standard input, sent when it is revoked and, for every id the node holds, to each child
+/// that starts.
+struct RevokeNotice: Sendable, Equatable {
+    var id: String
+
+    var line: String { "X \(ChildReport.field(id))\n" }
+
+    init(id: String) { self.id = id }
+
+    init?(line: Substring) {
+        guard line.hasPrefix("X "), line.count > 2 else { return nil }
+        id = String(line.dropFirst(2))
+    }
+}
+
+/// What the supervisor tells its children when task events are switched (`enable_events`,
+/// `disable_events`, `events` in the config): `E 1` or `E 0` on their standard input, also to
+/// each child that starts while they are on.
+struct TaskEventsNotice: Sendable, Equatable {
+    var on: Bool
+
+    var line: String { on ? "E 1\n" : "E 0\n" }
+
+    init(on: Bool) { self.on = on }
+
+    init?(line: Substring) {
+        switch line {
+        case "E 1": on = true
+        case "E 0": on = false
+        default: return nil
+        }
+    }
+}
+
 /// How often a task was running in a child that died, and how it died.
 struct TaskDeaths: Sendable, Equatable {
     var count: Int

@@ -39,11 +39,7 @@ final class Scheduler: Sendable {
 
     /// `warren@<hostname> pid <pid>`: distinct for several supervisors on one host.
     static var defaultNode: String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        let host =
-            gethostname(&buffer, buffer.count - 1) == 0
-            ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "localhost"
-        return "warren@\(host) pid \(getpid())"
+        "warren@\(HostName.current) pid \(getpid())"
     }
 
     /// Starts taking part in the election.

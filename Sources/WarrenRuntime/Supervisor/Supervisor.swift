@@ -45,6 +45,8 @@ package final class Supervisor {
     private var state = SupervisorState()
     /// The processes of the children `state` knows as started (until their exit is taken).
     private var children: [ChildID: ChildProcess] = [:]
+    /// The queue of each child in ``children``.
+    private var childQueues: [ChildID: String] = [:]
     private var lastStatus = ""
     private let finished = OnceValue<Int32>()
     private let systemd = SystemdNotifier()
@@ -54,6 +56,13 @@ package final class Supervisor {
     private let lastTick = Heartbeat()
     /// The periodic scheduler, while the config has schedules and no shutdown began.
     private var scheduler: Scheduler?
+    /// The Celery node (remote control and worker events), while `control.enabled`.
+    private var controlNode: ControlNode?
+    /// Task ids revoked on this node; every child is told, and every child that starts.
+    private var revoked = RevokedTasks()
+    /// Whether the children send task events (`events`, then `enable_events`/`disable_events`).
+    private lazy var taskEvents = configuration.events
+    private let startedAt = ContinuousClock.now
 
     package init(snapshot: ConfigSnapshot, registry: TaskRegistry, logger: Logger) {
         self.snapshot = snapshot
@@ -83,6 +92,7 @@ package final class Supervisor {
         }
         probe?.start(configuration: configuration)
         startScheduler()
+        startControlNode()
         let stop = ShutdownSignals()
         let hangups = ShutdownSignals([SIGHUP])
         perform(state.start(Self.slotKeys(configuration), now: .now))
@@ -117,6 +127,7 @@ package final class Supervisor {
         let status = await finished.value
         await stoppingScheduler?.value
         await scheduler?.stop()
+        await controlNode?.stop()  // worker-offline
         return status
     }
 
@@ -149,6 +160,85 @@ package final class Supervisor {
             await previous?.value
             await scheduler.stop()
         }
+    }
+
+    // MARK: - Celery node
+
+    /// Starts answering remote control and sending worker heartbeats, if `control.enabled`.
+    /// The node lives as long as the supervisor: a reload does not change its name or methods.
+    private func startControlNode() {
+        guard configuration.control.enabled else { return }
+        let node = ControlNode(
+            configuration: configuration, node: configuration.resolvedNodeName(hostname: HostName.current), logger: logger,
+            facts: { await self.nodeFacts() }, revoke: { await self.revokeTasks($0) }, eventsChanged: { await self.switchTaskEvents($0) })
+        controlNode = node
+        node.start()
+    }
+
+    /// Records `ids` as revoked node-wide and tells every live child.
+    private func revokeTasks(_ ids: [String]) {
+        revoked.insert(ids, now: Date())
+        let lines = ids.map { RevokeNotice(id: $0).line }.joined()
+        for (id, child) in children where state.isLive(id) { child.send(lines: lines) }
+    }
+
+    /// Tells every live child to send task events, or to stop.
+    private func switchTaskEvents(_ on: Bool) {
+        taskEvents = on
+        let line = TaskEventsNotice(on: on).line
+        for (id, child) in children where state.isLive(id) { child.send(lines: line) }
+    }
+
+    /// What ``ControlState`` answers from: gathered here, on the main actor.
+    private func nodeFacts() -> NodeFacts {
+        let config = configuration
+        var totals: [String: Int] = [:]
+        let samples = MetricSamples(parsing: String(decoding: metrics.exposition(), as: UTF8.self))
+        for sample in samples.matching("warren_tasks_total") where sample.labels["outcome"] != "requeued" {
+            if let task = sample.labels["task"] { totals[task, default: 0] += Int(sample.value) }
+        }
+        var running: [NodeFacts.RunningTask] = []
+        var pids: [Int32] = []
+        for (id, child) in children where state.isLive(id) {
+            pids.append(child.pid)
+            for task in child.tasks.running.keys { running.append(.init(id: task, queue: childQueues[id] ?? "", pid: child.pid)) }
+        }
+        let url = config.broker.urls.first
+        let limits = config.queues.compactMap { queue in queue.timeLimit.map { ($0, $0 + hardTimeLimitGrace) } }.min { $0.0 < $1.0 }
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        let rusage: [(String, Double)] = [
+            ("utime", seconds(usage.ru_utime)), ("stime", seconds(usage.ru_stime)), ("maxrss", Double(usage.ru_maxrss)),
+            ("ixrss", Double(usage.ru_ixrss)), ("idrss", Double(usage.ru_idrss)), ("isrss", Double(usage.ru_isrss)),
+            ("minflt", Double(usage.ru_minflt)), ("majflt", Double(usage.ru_majflt)), ("nswap", Double(usage.ru_nswap)),
+            ("inblock", Double(usage.ru_inblock)), ("oublock", Double(usage.ru_oublock)), ("msgsnd", Double(usage.ru_msgsnd)),
+            ("msgrcv", Double(usage.ru_msgrcv)), ("nsignals", Double(usage.ru_nsignals)), ("nvcsw", Double(usage.ru_nvcsw)),
+            ("nivcsw", Double(usage.ru_nivcsw)),
+        ]
+        let conf: JSONObject = [
+            "node_name": .string(config.resolvedNodeName(hostname: HostName.current)),
+            "exchange": .string(config.exchange),
+            "queues": .array(config.queues.map { .string($0.name) }),
+            "worker_concurrency": .int(Int64(config.queues.reduce(0) { $0 + $1.children * $1.concurrency })),
+            "broker_heartbeat": .double(Double(config.broker.heartbeat.components.seconds)),
+            "worker_send_task_events": .bool(controlNode?.eventsEnabled ?? config.events),
+            "control_allow": .array(config.control.allow.map(JSONValue.string)),
+            "shutdown_timeout": .double(Double(config.shutdownTimeout.components.seconds)),
+            "result_backend": "rpc://",
+        ]
+        return NodeFacts(
+            pid: getpid(), uptime: (ContinuousClock.now - startedAt).seconds, totals: totals, childPIDs: pids.sorted(),
+            maxConcurrency: config.queues.reduce(0) { $0 + $1.children * $1.concurrency },
+            maxTasksPerChild: config.queues.compactMap(\.maxTasksPerChild).min(),
+            timeouts: limits.map { (soft: $0.0.seconds, hard: $0.1.seconds) },
+            broker: NodeFacts.BrokerFacts(
+                host: url?.host ?? "", port: url?.port ?? 5672, user: url?.user ?? "", vhost: url?.virtualHost ?? "/",
+                ssl: url?.usesTLS ?? false,
+                heartbeat: Double(config.broker.heartbeat.components.seconds)),
+            prefetchCount: config.queues.reduce(0) { $0 + $1.children * $1.prefetch }, rusage: rusage, registered: registry.names,
+            exchange: config.exchange, queues: config.queues.map { .init(name: $0.name, durable: true, type: $0.type.rawValue) },
+            running: running.sorted { $0.id < $1.id }, revoked: revoked.ids(now: Date()), conf: conf, version: WarrenVersion.current)
     }
 
     /// Every child slot `configuration` asks for, in order.
@@ -236,6 +326,11 @@ package final class Supervisor {
             return
         }
         children[id] = child
+        childQueues[id] = key.queue
+        // A task revoked before this child started is discarded here too.
+        revoked.purge(now: Date())
+        if revoked.count > 0 { child.send(lines: revoked.ids(now: Date()).map { RevokeNotice(id: $0).line }.joined()) }
+        if taskEvents && configuration.control.enabled { child.send(lines: TaskEventsNotice(on: true).line) }
         perform(state.childStarted(id, now: .now))
         Task {
             for await report in child.reports { self.handle(report, from: id) }
@@ -245,6 +340,7 @@ package final class Supervisor {
             let actions = self.state.childExited(id, exit: exit, running: running, finished: finished, now: .now)
             self.perform(actions)
             self.children[id] = nil
+            self.childQueues[id] = nil
         }
     }
 

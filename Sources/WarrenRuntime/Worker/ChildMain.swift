@@ -39,13 +39,24 @@ package enum ChildMain {
         let reports = ReportWriter(descriptor: 3)
         defer { reports.flush() }  // the last tasks' reports, before the process exits
         let deaths = DeathsQueries(reports: reports)
+        let revoked = RevokedList()
+        let events = TaskEventEmitter(node: configuration.resolvedNodeName(hostname: HostName.current), on: false)
         let stop = ChildStopper(shutdownTimeout: configuration.shutdownTimeout, reports: reports, deaths: deaths, logger: logger)
         // Hear of stop signals before anything can send one; the parent-death signal too.
         let signals = ShutdownSignals()
         let deathSignals = ShutdownSignals([Lifeline.deathSignal])
         if let supervisor = getenv(ChildEnvironment.supervisorPID).flatMap({ pid_t(String(cString: $0)) }) {
             let alive = Lifeline.hold(
-                supervisor: supervisor, control: STDIN_FILENO, notice: { deaths.take($0) },
+                supervisor: supervisor, control: STDIN_FILENO,
+                notice: { line in
+                    if let revoke = RevokeNotice(line: line) {
+                        revoked.insert(revoke.id)
+                    } else if let switched = TaskEventsNotice(line: line) {
+                        events.set(switched.on)
+                    } else {
+                        deaths.take(line)
+                    }
+                },
                 lost: { stop.handle(.supervisorGone, cause: "its pipe ended") })
             guard alive else {
                 logger.error("the supervisor is gone; not starting")
@@ -64,7 +75,10 @@ package enum ChildMain {
             taskFinished: { summary in reports.send(.finished(summary)) },
             deadLettered: { reason in reports.send(.deadLettered(reason: reason.rawValue)) },
             recycling: { reason in reports.send(.recycling(reason: reason)) },
-            deaths: { await deaths.ask($0) })
+            deaths: { await deaths.ask($0) },
+            isRevoked: { revoked.contains($0) },
+            taskEventsOn: { events.isOn },
+            sendTaskEvent: { events.send($0, io: $1) })
         let child = ChildWorker(queue: queue, configuration: configuration, registry: registry, slot: slot, logger: logger, hooks: hooks)
 
         let work = Task { try await child.run(onReady: { reports.send(.ready) }, onDisconnected: { reports.send(.disconnected) }) }
@@ -140,6 +154,19 @@ final class ReportWriter: Sendable {
     /// Lines from one writer stay in order even when a large batch is split.
     private static func write(_ bytes: [UInt8], to descriptor: Int32) {
         bytes.withUnsafeBytes { writeAll($0, to: descriptor) }
+    }
+}
+
+/// The task ids revoked on the node, as the supervisor told this child (``RevokeNotice``),
+/// bounded and expiring as the supervisor's own list.
+final class RevokedList: Sendable {
+    private let tasks = Mutex(RevokedTasks())
+
+    func insert(_ id: String) { tasks.withLock { $0.insert([id], now: Date()) } }
+
+    func contains(_ id: String) -> Bool {
+        // A task id is compared as the pipe carries it (``ChildReport/field(_:)``).
+        tasks.withLock { $0.contains(ChildReport.field(id), now: Date()) }
     }
 }
 

@@ -34,6 +34,12 @@ struct TimeLimitExceeded: Error, CustomStringConvertible, CeleryExceptionConvert
 }
 
 extension ChildWorker {
+    /// Sends a task event, built only while task events are on.
+    func event(_ make: @autoclosure () -> TaskEvent, io: AMQPConnectionThread) {
+        guard hooks.taskEventsOn() else { return }
+        hooks.sendTaskEvent(make(), io)
+    }
+
     /// Runs one delivery to its end and settles it with the broker. Never throws: every failure
     /// becomes a retry, a dead letter or (when even that cannot be published) a requeue.
     func process(_ delivery: AMQPDelivery, io: AMQPConnectionThread, tracker: DeliveryTracker, slots: AsyncSlots) async {
@@ -66,7 +72,8 @@ extension ChildWorker {
             let name = delivery.properties.headers?["task"]?.stringValue ?? delivery.routingKey
             return (await perform(intake.undecodable(error, name: name), delivery, task: nil, log: logger, io: io), nil)
         }
-        var decision = intake.decoded(task)
+        var decision = intake.decoded(task, revoked: hooks.isRevoked(task.id))
+        if decision != .revoked { event(.received(task), io: io) }
         if case .askDeaths = decision { decision = intake.deathsAnswered(await hooks.deaths(task.id), task: task) }
         guard case .proceed = decision else { return (await perform(decision, delivery, task: task, log: logger, io: io), nil) }
         return await run(delivery, task: task, intake: intake, io: io, slots: slots)
@@ -113,6 +120,13 @@ extension ChildWorker {
                     "task dead-lettered: its workflow cannot be followed",
                     metadata: ["reason": "\(dead.reason)", "error": "\(dead.message)"])
             }
+            if let task {
+                if case .expired = dead.cause {
+                    event(TaskEvent(uuid: task.id, kind: .revoked(expired: true)), io: io)
+                } else {
+                    event(TaskEvent(uuid: task.id, kind: .rejected(requeue: false)), io: io)
+                }
+            }
             if let failure = dead.reply, let task {
                 var reply = TaskReply.failure(failure.exception, for: task)
                 reply.state = failure.state
@@ -122,6 +136,21 @@ extension ChildWorker {
             return await deadLetter(
                 delivery, reason: dead.reason, errorType: dead.errorType, message: dead.message, task: dead.task, attempts: dead.attempts,
                 io: io)
+        case .revoked:
+            guard let task else { return .ack }  // not reached: only a decoded task is revoked
+            log.info(
+                "revoked task discarded without running",
+                metadata: [
+                    "task.id": "\(ErrorText.bounded(task.id, maxBytes: DeadLetterHeaders.maxNameBytes))",
+                    "task.name": "\(ErrorText.bounded(task.name, maxBytes: DeadLetterHeaders.maxNameBytes))",
+                ])
+            var reply = TaskReply.failure(
+                CeleryException(type: "TaskRevokedError", module: "celery.exceptions", message: "revoked"), traceback: nil, for: task)
+            reply.state = .revoked
+            reply.traceback = nil
+            self.reply(reply, to: task, io: io)
+            event(TaskEvent(uuid: task.id, kind: .revoked(expired: false)), io: io)
+            return .ack
         case .proceed, .askDeaths, .run:
             assertionFailure("\(decision) does not end a delivery")
             return .requeue
@@ -159,6 +188,7 @@ extension ChildWorker {
         let now = Date()
         let lag = QueueLag.seconds(of: delivery, dueAt: task.eta, now: now)
         hooks.taskStarted(task, hardLimit.map { now.addingTimeInterval($0.seconds) })
+        event(TaskEvent(uuid: task.id, kind: .started), io: io)
         log.debug("task started", metadata: ["redelivered": "\(delivery.redelivered)"])
         // The handler runs, and its outcome is settled, in the span of the sender's trace.
         return await TaskSpan.run(task, queue: queue.name, headers: delivery.properties.headers) {
@@ -171,6 +201,7 @@ extension ChildWorker {
             switch result {
             case .success(let value):
                 log.info("task succeeded", metadata: ["task.outcome": "succeeded"])
+                event(TaskEvent(uuid: task.id, kind: .succeeded(result: PythonRepr.truncated(value), runtime: duration.seconds)), io: io)
                 reply(.success(value, for: task), to: task, io: io)
                 // The workflow goes on (next chain step, callbacks) before the task is acked.
                 let followUps = Canvas.afterSuccess(of: task, result: value)
@@ -232,6 +263,12 @@ extension ChildWorker {
                 "task.outcome": "retried", "error": "\(ErrorText.bounded("\(exception.type): \(exception.message)"))",
                 "retry.in": "\(delay.secondsText)",
             ])
+        event(
+            TaskEvent(
+                uuid: task.id,
+                kind: .retried(
+                    exception: TaskEvent.exceptionRepr(exception), traceback: TaskReply.traceback(for: exception, task: task))),
+            io: io)
         var headers = DeadLetterHeaders.recordingFailure(in: delivery.properties.headers, delivery: delivery)
         headers["retries"] = TaskMessage.integer(attempt)  // 32-bit, or 64-bit beyond (as py-amqp writes it)
         switch await republish(delivery, task: task, headers: headers, until: Date().addingTimeInterval(delay.seconds), io: io) {
@@ -271,6 +308,9 @@ extension ChildWorker {
                 "error": "\(ErrorText.bounded("\(exception.type): \(exception.message)"))",
             ])
         let failure = TaskReply.failure(error, for: task)
+        event(
+            TaskEvent(uuid: task.id, kind: .failed(exception: TaskEvent.exceptionRepr(exception), traceback: failure.traceback ?? "")),
+            io: io)
         reply(failure, to: task, io: io)
         if case .failed = await endWorkflow(of: task, failure: failure, io: io, log: log) { return .requeue }
         return await deadLetter(

@@ -189,6 +189,12 @@ struct ChildHooks: Sendable {
     var recycling: @Sendable (_ reason: String) -> Void = { _ in }
     /// How often this task was running in a child that died (asked for redelivered tasks only).
     var deaths: @Sendable (_ id: String) async -> TaskDeaths? = { _ in nil }
+    /// Whether this task id was revoked on the node (the supervisor tells every child).
+    var isRevoked: @Sendable (_ id: String) -> Bool = { _ in false }
+    /// Whether task events are on now (checked before an event is built).
+    var taskEventsOn: @Sendable () -> Bool = { false }
+    /// Sends a task event on the child's connection.
+    var sendTaskEvent: @Sendable (_ event: TaskEvent, _ io: AMQPConnectionThread) -> Void = { _, _ in }
 }
 
 /// The most memory this process has held resident, in bytes. A task that allocated past the

@@ -23,6 +23,9 @@ enum DeliveryDecision: Equatable, Sendable {
     case sendToWait(until: Date)
     /// Run it, after waiting this long in memory first (under 100 ms; `.zero` for at once).
     case run(after: Duration)
+    /// It was revoked on this node (Celery's `revoke`): acknowledge it without running it, and
+    /// reply `REVOKED` with `TaskRevokedError` as Celery's worker does.
+    case revoked
 }
 
 /// A delivery that ends in the dead-letter queue before its handler ran.
@@ -92,9 +95,10 @@ struct DeliveryIntake: Sendable {
                 cause: .undecodable(taskID: error.taskID)))
     }
 
-    /// The task was decoded. A quorum queue's redelivery counted ``quorumRedeliveryLimit`` times
+    /// The task was decoded. A revoked task is not run. A quorum queue's redelivery counted ``quorumRedeliveryLimit`` times
     /// or more is poison; another redelivery needs the supervisor's deaths count.
-    func decoded(_ task: TaskMessage) -> DeliveryDecision {
+    func decoded(_ task: TaskMessage, revoked: Bool = false) -> DeliveryDecision {
+        if revoked { return .revoked }
         guard redelivered else { return .proceed }
         if queueType == .quorum, let count = deliveryCount, count >= quorumRedeliveryLimit {
             let deliveries = count == .max ? "more than \(count)" : "\(count + 1)"

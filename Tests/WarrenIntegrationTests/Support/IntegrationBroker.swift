@@ -33,6 +33,8 @@ struct TestSetup {
     func queue(_ name: String) -> String { "\(prefix).\(name)" }
     var deadLetterQueue: String { "\(prefix).dead" }
     var unroutedQueue: String { "\(prefix).unrouted" }
+    /// The supervisor's Celery node name: unique, so that tests running at once do not clash.
+    var nodeName: String { "warren@\(prefix)" }
 
     /// - Parameters:
     ///   - latency, slow, bigmem, other: each queue's settings, as YAML lines (`key: value`).
@@ -50,6 +52,7 @@ struct TestSetup {
               url: \(IntegrationBroker.url)
               heartbeat: \(heartbeat)
             exchange: \(p)
+            node_name: warren@\(p)
             queues:
               \(p).latency:
                 routes: ["demo.noop", "demo.add", "demo.echo"]\(settings(latency))

@@ -1,0 +1,159 @@
+import Foundation
+import Testing
+import Warren
+
+/// Celery's own remote control and event receiver (Tests/Interop/celery_node.py, Celery 5.7 in
+/// the venv scripts/python-env makes) against the demo supervisor as a Celery node.
+@Suite("Celery node", .enabled(if: IntegrationBroker.available, IntegrationBroker.skipReason))
+struct CeleryNodeTests {
+    static var script: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Interop/celery_node.py").path
+    }
+
+    /// Runs the helper; returns its one JSON line.
+    static func node(_ arguments: [String]) async throws -> JSONValue {
+        let python = try #require(CeleryInteropTests.python, "WARREN_TEST_PYTHON is not set: run scripts/test (it creates the Celery venv)")
+        let output: (Int32, String, String) = try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(
+                    with: Result {
+                        let p = Process()
+                        p.executableURL = URL(fileURLWithPath: python)
+                        p.arguments = [script, "--broker", IntegrationBroker.url] + arguments
+                        let out = Pipe(), err = Pipe()
+                        p.standardOutput = out
+                        p.standardError = err
+                        try p.run()
+                        let o = out.fileHandleForReading.readDataToEndOfFile()
+                        let e = err.fileHandleForReading.readDataToEndOfFile()
+                        p.waitUntilExit()
+                        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+                    })
+            }
+        }
+        try #require(output.0 == 0, "celery_node.py exited \(output.0): \(output.2)")
+        return try JSONValue(parsing: output.1.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// A demo supervisor whose node answers.
+    static func start(_ setup: TestSetup) async throws -> DemoWorker {
+        let worker = try await DemoWorker(config: setup.path)
+        try await worker.waitForLog("celery node: answering remote control", timeout: .seconds(20))
+        return worker
+    }
+
+    @Test("inspect ping, stats, registered and active_queues get the shapes Celery's client and Flower read")
+    func inspect() async throws {
+        guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await Self.start(setup)
+        let node = setup.nodeName
+
+        #expect(try await Self.node(["inspect", node, "ping"])["reply"] == ["ok": "pong"])
+
+        let stats = try #require(try await Self.node(["inspect", node, "stats"])["reply"])
+        #expect(stats["pid"]?.intValue == Int(worker.pid))
+        #expect(stats["total"]?.objectValue != nil && stats["uptime"]?.intValue != nil)
+        // 2 + 1 + 1 + 1 children, one handler each.
+        #expect(stats["pool"]?["max-concurrency"] == 5 && stats["pool"]?["processes"]?.arrayValue?.count == 5)
+        #expect(stats["broker"]?["hostname"]?.stringValue != nil && stats["broker"]?["port"]?.intValue != nil)
+        #expect(stats["broker"]?["userid"] == "guest" && stats["broker"]?["password"] == nil)
+        #expect(!stats.jsonText.contains("guest:guest"))
+
+        let registered = try #require(try await Self.node(["inspect", node, "registered"])["reply"]?.arrayValue)
+        #expect(registered.contains("demo.add") && registered.contains("demo.noop"))
+
+        let queues = try #require(try await Self.node(["inspect", node, "active_queues"])["reply"]?.arrayValue)
+        #expect(Set(queues.compactMap { $0["name"]?.stringValue }) == Set(["latency", "slow", "bigmem", "default"].map(setup.queue)))
+        #expect(queues.allSatisfy { $0["exchange"]?["name"]?.stringValue == setup.exchange })
+
+        // Another node's request is not answered by this one.
+        #expect(try await Self.node(["inspect", "warren@nobody-\(setup.prefix)", "ping"])["reply"] == .null)
+        #expect(await worker.stop() == 0)
+    }
+
+    @Test("an unknown method and a refused one get Celery's error reply and a log line; the node answers on")
+    func errors() async throws {
+        guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await Self.start(setup)
+        let node = setup.nodeName
+        let unknown = try await Self.node(["broadcast", node, "no_such_method"])
+        #expect(unknown["replies"] == [[.init(stringLiteral: node): ["error": "No such control command: no_such_method"]]])
+        let refused = try await Self.node(["broadcast", node, "shutdown"])
+        #expect(refused["replies"]?.arrayValue?.first?[node]?["error"]?.stringValue?.contains("not allowed") == true)
+        try await worker.waitForLog("control request refused", "method=shutdown", timeout: .seconds(5))
+        // Still running, still answering.
+        #expect(try await Self.node(["inspect", node, "ping"])["reply"] == ["ok": "pong"])
+        #expect(await worker.stop() == 0)
+    }
+
+    @Test("revoke, then the task arrives: acked without running, the caller's get() raises TaskRevokedError")
+    func revoke() async throws {
+        guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await Self.start(setup)
+        let id = "revoked-\(UUID().uuidString)"
+        #expect(try await Self.node(["revoke", id])["sent"] == true)
+        try await worker.waitForLog("tasks revoked", id, timeout: .seconds(10))
+        let outcome = try await Self.node(["call-revoked", setup.exchange, "demo.add", id])
+        #expect(outcome["exc_type"] == "TaskRevokedError")
+        #expect(outcome["state"] == "REVOKED")
+        try await worker.waitForLog("revoked task discarded without running", id, timeout: .seconds(5))
+        #expect(worker.lines(containing: id).allSatisfy { !$0.contains("task succeeded") })
+        // The node lists it; other tasks run as before.
+        #expect(try await Self.node(["inspect", setup.nodeName, "revoked"])["reply"]?.arrayValue?.contains(.string(id)) == true)
+        let other = try await Self.node(["call-revoked", setup.exchange, "demo.noop", "not-\(id)"])
+        #expect(other["result"] == .null && other["exc_type"] == nil)
+        #expect(await worker.stop() == 0)
+    }
+
+    @Test("a Celery event receiver sees the node's worker-heartbeat within 5 s")
+    func heartbeat() async throws {
+        guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await Self.start(setup)
+        let event = try #require(try await Self.node(["heartbeat", setup.nodeName, "5"])["event"])
+        #expect(event["type"] == "worker-heartbeat" && event["hostname"] == .string(setup.nodeName))
+        #expect(event["pid"]?.intValue == Int(worker.pid) && event["freq"] == 2.0 && event["sw_ident"] == "warren")
+        #expect(event["loadavg"]?.arrayValue?.count == 3 && event["processed"]?.intValue != nil)
+        #expect(await worker.stop() == 0)
+    }
+
+    @Test("after enable_events, a Celery receiver sees task-received, task-started and task-succeeded from the child")
+    func taskEvents() async throws {
+        guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await Self.start(setup)
+        let outcome = try await Self.node(["task-events", setup.nodeName, setup.exchange, "10"])
+        #expect(outcome["enabled"] == [[.init(stringLiteral: setup.nodeName): ["ok": "task events enabled"]]])
+        let events = try #require(outcome["events"]?.arrayValue)
+        #expect(events.compactMap { $0["type"]?.stringValue } == ["task-received", "task-started", "task-succeeded"])
+        let received = try #require(events.first)
+        #expect(received["name"] == "demo.add" && received["args"] == "[2, 3]" && received["hostname"] == .string(setup.nodeName))
+        let child = try #require(received["pid"]?.intValue)
+        #expect(child != Int(worker.pid) && events.allSatisfy { $0["pid"]?.intValue == child })
+        let succeeded = try #require(events.last)
+        #expect(succeeded["result"] == "5" && (succeeded["runtime"]?.doubleValue ?? -1) >= 0)
+        #expect(await worker.stop() == 0)
+    }
+
+    @Test("two supervisors with one node name: the clash is reported, the first keeps answering")
+    func clash() async throws {
+        guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let first = try await Self.start(setup)
+        let second = try await DemoWorker(config: setup.path)
+        try await second.waitForLog("another process uses this node name", timeout: .seconds(20))
+        #expect(try await Self.node(["inspect", setup.nodeName, "ping"])["reply"] == ["ok": "pong"])
+        #expect(await second.stop() == 0)
+        #expect(await first.stop() == 0)
+    }
+}
