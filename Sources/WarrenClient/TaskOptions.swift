@@ -34,7 +34,7 @@ public struct TaskOptions: Sendable {
     /// with `ignore_result`, and its handle has no result.
     public var awaitsResult: Bool
     /// Tasks to run after this one succeeded, each with its result first in its args (Celery's
-    /// `link`). Give one an ``TaskSignature/id`` and this client's reply queue to await its result.
+    /// `link`). Give one an `id` and this client's reply queue to await its result.
     public var link: [TaskSignature]
     /// Tasks to run after this one failed for good, each with its id first in its args (Celery's
     /// `link_error`).
