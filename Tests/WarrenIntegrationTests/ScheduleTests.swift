@@ -143,11 +143,15 @@ struct ScheduleTests {
         let ticks = fires.map(\.tick)
         #expect(Set(ticks).count == ticks.count, "a tick fired twice: \(ticks)")
         #expect(Set(fires.map(\.id)).count == fires.count)
-        // The very first fire may be a tick that came due while the first supervisor started
-        // (FirePlan's startup grace, no record yet): the next tick can follow it sooner than a period.
-        let steady = Array(fires.dropFirst())
-        let gaps = zip(steady.dropFirst(), steady).map { $0.arrival - $1.arrival }
-        #expect(gaps.allSatisfy { $0 > .milliseconds(800) }, "fires too close: \(gaps)")
+        // No two fires closer than a period, judged by the ticks they carry: when they arrive
+        // depends on the machine's load too (on CI's 2 cores a fire published late was followed
+        // by the next one on time, 0.7 s apart), which says nothing about a tick fired twice.
+        let tickTimes = ticks.compactMap { CeleryTime.parse($0) }.sorted()
+        #expect(tickTimes.count == ticks.count, "unreadable ticks: \(ticks)")
+        let tickGaps = zip(tickTimes.dropFirst(), tickTimes).map { $0.timeIntervalSince($1) }
+        #expect(tickGaps.allSatisfy { $0 >= 1.999 }, "ticks closer than the 2 s period: \(tickGaps)")
+        let arrivals = zip(fires.dropFirst(), fires).map { $0.arrival - $1.arrival }
+        print("schedules: arrival gaps \(arrivals)")
         #expect(await second.stop() == 0)
         await collector.close()
     }
