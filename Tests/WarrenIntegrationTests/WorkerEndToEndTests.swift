@@ -230,7 +230,11 @@ struct ThroughputCorrectnessTests {
         #expect(try await publisher.call(TaskMessage(name: "demo.noop"), timeout: .seconds(60)) == .null)
         #expect(await worker.stop() == 0)
         #expect(!worker.log.contains { $0.contains("child failed") || $0.contains("unknown delivery tag") })
-        #expect(try await broker.depth(setup.queue("latency")) == 0)
+        // Empty, unless the child lost its connection meanwhile (on CI's loaded cores a missed
+        // heartbeat can do that): then the broker requeued what it held unacked, as it must.
+        let left = try await broker.depth(setup.queue("latency"))
+        let reconnected = worker.log.contains { $0.contains("lost its broker connection") }
+        #expect(left == 0 || reconnected, "\(left) tasks left in the queue without a lost connection")
         await broker.close()
         await publisher.close()
     }
