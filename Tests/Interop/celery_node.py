@@ -25,6 +25,14 @@ Usage (python: the venv that scripts/python-env prints):
       send demo.add(2, 3) through EXCHANGE and collect the task events with its uuid until
       task-succeeded or SECONDS; prints {"task_id": ..., "enabled": <reply>, "events": [...]}.
 
+  flower NODE EXCHANGE PORT SECONDS
+      starts Flower (celery flower, FLOWER_UNAUTHENTICATED_API=true) on 127.0.0.1:PORT, waits
+      until /api/workers?status=true says NODE is online and its conf says task events are on
+      (Flower's own enable_events), runs demo.add(2, 3) through EXCHANGE,
+      waits until /api/task/info/<id> shows it SUCCESS, reads /api/workers and the worker page,
+      stops Flower; prints {"online": bool, "workers": <api/workers>, "task": <task info>,
+      "worker_page": <HTTP status>}. Each wait gives up after SECONDS.
+
 Exit status: 0 when the line was printed, 2 usage error, 1 anything unexpected.
 """
 import argparse
@@ -65,6 +73,11 @@ def main():
     p = sub.add_parser('task-events')
     p.add_argument('node')
     p.add_argument('exchange')
+    p.add_argument('seconds', type=float)
+    p = sub.add_parser('flower')
+    p.add_argument('node')
+    p.add_argument('exchange')
+    p.add_argument('port', type=int)
     p.add_argument('seconds', type=float)
     args = parser.parse_args()
     app = make_app(args.broker)
@@ -133,7 +146,68 @@ def main():
             except Exception:
                 pass
         print(json.dumps({'task_id': task_id, 'enabled': enabled, 'events': events}))
+    elif args.command == 'flower':
+        print(json.dumps(run_flower(app, args)))
     return 0
+
+
+def run_flower(app, args):
+    import os
+    import subprocess
+    import time
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    base = f'http://127.0.0.1:{args.port}'
+
+    def get(path):
+        try:
+            with urllib.request.urlopen(base + path, timeout=5) as response:
+                return response.status, json.loads(response.read() or b'null') if path.startswith('/api') else None
+        except urllib.error.HTTPError as error:
+            return error.code, None
+        except (urllib.error.URLError, ConnectionError, OSError):
+            return None, None
+
+    def wait_for(check):
+        deadline = time.monotonic() + args.seconds
+        while time.monotonic() < deadline:
+            value = check()
+            if value:
+                return value
+            time.sleep(0.2)
+        return None
+
+    def die_with_parent():  # Flower must not outlive a killed test (PR_SET_PDEATHSIG = 1)
+        import ctypes
+        import signal
+        ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGKILL)
+
+    env = dict(os.environ, FLOWER_UNAUTHENTICATED_API='true')
+    flower = subprocess.Popen(
+        [sys.executable, '-m', 'celery', '-b', args.broker, 'flower', f'--port={args.port}', '--address=127.0.0.1'],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)  # its log would fill a pipe nobody reads
+    try:
+        online = wait_for(lambda: (get('/api/workers?status=true')[1] or {}).get(args.node)) or False
+        # Flower sends enable_events at start and every 5 s: wait until the node has them on.
+        wait_for(lambda: (((get('/api/workers?refresh=1')[1] or {}).get(args.node) or {}).get('conf') or {}).get(
+            'worker_send_task_events'))
+        exchange = Exchange(args.exchange, type='topic', no_declare=True)
+        result = app.send_task('demo.add', args=[2, 3], exchange=exchange, routing_key='demo.add')
+        result.get(timeout=args.seconds)
+        task = wait_for(lambda: (lambda info: info if info and info.get('state') == 'SUCCESS' else None)(
+            get('/api/task/info/' + result.id)[1]))
+        workers = get('/api/workers?refresh=1')[1]
+        page = get('/worker/' + urllib.parse.quote(args.node))[0]
+        return {'online': online, 'workers': workers, 'task': task, 'worker_page': page}
+    finally:
+        flower.terminate()
+        try:
+            flower.wait(timeout=3)
+        except subprocess.TimeoutExpired:  # Flower takes its time to stop; nothing to keep
+            flower.kill()
+            flower.wait()
 
 
 if __name__ == '__main__':

@@ -144,6 +144,26 @@ struct CeleryNodeTests {
         #expect(await worker.stop() == 0)
     }
 
+    @Test("Flower 2.2 lists the node online with its stats, shows a task's state, args, result and runtime, opens the worker page")
+    func flower() async throws {
+        guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await Self.start(setup)
+        let port = try FreePort.take()
+        let outcome = try await Self.node(["flower", setup.nodeName, setup.exchange, "\(port)", "20"])
+        #expect(outcome["online"] == true)
+        let node = try #require(outcome["workers"]?[setup.nodeName])
+        #expect(node["stats"]?["pid"]?.intValue == Int(worker.pid))
+        #expect(node["registered"]?.arrayValue?.contains("demo.add") == true)
+        #expect(node["active_queues"]?.arrayValue?.count == 4)
+        let task = try #require(outcome["task"])
+        #expect(task["state"] == "SUCCESS" && task["name"] == "demo.add" && task["worker"] == .string(setup.nodeName))
+        #expect(task["args"] == "[2, 3]" && task["result"] == "5" && task["runtime"]?.doubleValue != nil)
+        #expect(outcome["worker_page"] == 200)
+        #expect(await worker.stop() == 0)
+    }
+
     @Test("two supervisors with one node name: the clash is reported, the first keeps answering")
     func clash() async throws {
         guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }
