@@ -174,7 +174,8 @@ final class ControlNode: Sendable {
         let headers = delivery.properties.headers
         let clock = headers?["clock"]?.intValue.flatMap { UInt64(exactly: max($0, 0)) }
         let expires = headers?["expires"]?.doubleValue ?? headers?["expires"]?.intValue.map(Double.init)
-        let facts = await self.facts()
+        // Gathering facts costs the supervisor's actor a turn: only for a request that reads them.
+        let facts = state.withLock { $0.needsFacts(delivery.body) } ? await self.facts() : .none
         let actions = state.withLock { $0.received(delivery.body, clock: clock, expires: expires, now: Date(), facts: facts) }
         for action in actions {
             switch action {

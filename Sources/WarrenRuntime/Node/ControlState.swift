@@ -49,6 +49,18 @@ struct ControlState: Sendable {
 
     // MARK: - Requests
 
+    /// The methods whose replies read ``NodeFacts``.
+    static let methodsReadingFacts: Set<String> = [
+        "stats", "registered", "active_queues", "revoked", "conf", "report", "active", "query_task",
+    ]
+
+    /// Whether a request needs the facts of the moment: one for this node, allowed, whose reply
+    /// reads them. Anything else (a flood of malformed requests, say) costs the supervisor nothing.
+    func needsFacts(_ body: [UInt8]) -> Bool {
+        guard case .success(let request) = ControlRequest.parse(body), request.isFor(node: node) else { return false }
+        return control.allows(request.method) && Self.methodsReadingFacts.contains(request.method)
+    }
+
     /// A message from the node's pidbox queue.
     ///
     /// - Parameters:

@@ -166,6 +166,14 @@ struct ControlStateTests {
         #expect(actions.contains(.eventsChanged(false)) && !s.eventsEnabled)
     }
 
+    @Test("only an allowed request for this node whose reply reads them needs the supervisor's facts")
+    func needsFacts() {
+        let s = state(allow: ["ping", "stats"])
+        #expect(s.needsFacts(request("stats")))
+        #expect(!s.needsFacts(request("ping")) && !s.needsFacts(request("registered")) && !s.needsFacts(request("nosuch")))
+        #expect(!s.needsFacts(request("stats", destination: ["warren@b"])) && !s.needsFacts(Array("junk".utf8)))
+    }
+
     @Test("the Lamport clock follows the sender's and moves on every message")
     func clock() {
         var s = state()
