@@ -33,6 +33,12 @@ Usage (python: the venv that scripts/python-env prints):
       stops Flower; prints {"online": bool, "workers": <api/workers>, "task": <task info>,
       "worker_page": <HTTP status>}. Each wait gives up after SECONDS.
 
+  flood NODE COUNT
+      publishes COUNT malformed control messages to celery.pidbox (not JSON, JSON that is no
+      request, wrong types, huge and deep bodies, bad arguments), half of them asking for a
+      reply, then pings NODE; prints {"error_replies": <replies with "error" from NODE>,
+      "ping": <NODE's ping reply or null>}.
+
 Exit status: 0 when the line was printed, 2 usage error, 1 anything unexpected.
 """
 import argparse
@@ -79,6 +85,9 @@ def main():
     p.add_argument('exchange')
     p.add_argument('port', type=int)
     p.add_argument('seconds', type=float)
+    p = sub.add_parser('flood')
+    p.add_argument('node')
+    p.add_argument('count', type=int)
     args = parser.parse_args()
     app = make_app(args.broker)
 
@@ -146,9 +155,66 @@ def main():
             except Exception:
                 pass
         print(json.dumps({'task_id': task_id, 'enabled': enabled, 'events': events}))
+    elif args.command == 'flood':
+        print(json.dumps(flood(app, args)))
     elif args.command == 'flower':
         print(json.dumps(run_flower(app, args)))
     return 0
+
+
+def flood(app, args):
+    import time
+    from kombu import Consumer, Producer, Queue
+    from celery.utils import uuid
+
+    ticket = uuid()
+    reply_key = 'flood-' + ticket
+    reply_to = {'exchange': 'reply.celery.pidbox', 'routing_key': reply_key}
+    bodies = [
+        b'not json', b'[1, 2]', b'{"method": 5}', b'{"method": ""}', b'{"method": "ping", "arguments": []}',
+        b'{' * 5000, b'"' + b'x' * 100000 + b'"',
+    ]
+    with_reply = [
+        {'method': 'revoke', 'arguments': {'task_id': 5}},
+        {'method': 'revoke', 'arguments': {'task_id': ['x' * 300]}},
+        {'method': 'query_task', 'arguments': {'ids': {'a': 1}}},
+        {'method': 'no_such_method\n\x00', 'arguments': {}},
+        {'method': 'revoke', 'arguments': {'task_id': 'a', 'terminate': 'yes'}},
+        {'method': 'stats', 'arguments': 'not-an-object'},
+        {'method': 5},
+    ]
+    replies = []
+    with app.connection_for_write() as connection:
+        channel = connection.channel()
+        exchange = app.control.mailbox.reply_exchange(channel)
+        exchange.declare()
+        queue = Queue(reply_key + '.flood', exchange=exchange, routing_key=reply_key, auto_delete=True, channel=channel)
+        queue.declare()
+        producer = Producer(channel)
+        for i in range(args.count):
+            if i % 2 == 0:
+                body = dict(with_reply[(i // 2) % len(with_reply)], ticket=ticket, reply_to=reply_to)
+                body.setdefault('destination', [args.node])
+                producer.publish(json.dumps(body), exchange='celery.pidbox', routing_key='', content_type='application/json',
+                                 content_encoding='utf-8')
+            else:
+                producer.publish(bodies[(i // 2) % len(bodies)], exchange='celery.pidbox', routing_key='',
+                                 content_type='application/json', content_encoding='utf-8')
+
+        def on_message(body, message):
+            replies.append(body)
+            message.ack()
+
+        with Consumer(channel, [queue], callbacks=[on_message], accept=['json']):
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and len(replies) < args.count // 2:
+                try:
+                    connection.drain_events(timeout=1)
+                except Exception:
+                    pass
+    errors = [r for r in replies if isinstance(r, dict) and isinstance(r.get(args.node), dict) and 'error' in r[args.node]]
+    ping = (app.control.inspect(destination=[args.node], timeout=args.timeout).ping() or {}).get(args.node)
+    return {'error_replies': len(errors), 'replies': len(replies), 'ping': ping}
 
 
 def run_flower(app, args):

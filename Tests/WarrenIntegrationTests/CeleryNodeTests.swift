@@ -164,6 +164,21 @@ struct CeleryNodeTests {
         #expect(await worker.stop() == 0)
     }
 
+    @Test("200 malformed control messages: error replies where a reply was asked for, no crash, the node and the tasks go on")
+    func flood() async throws {
+        guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await Self.start(setup)
+        let outcome = try await Self.node(["flood", setup.nodeName, "200"])
+        // The malformed requests that asked for a reply got error replies, and the node still answers.
+        #expect(outcome["error_replies"] == 100 && outcome["replies"] == 100)
+        #expect(outcome["ping"] == ["ok": "pong"])
+        let task = try await CeleryInteropTests.celery(["--exchange", setup.exchange, "call", "demo.add", "--args", "[2, 3]"])
+        #expect(task["result"] == 5)
+        #expect(await worker.stop() == 0)
+    }
+
     @Test("two supervisors with one node name: the clash is reported, the first keeps answering")
     func clash() async throws {
         guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }
