@@ -39,6 +39,12 @@ Usage (python: the venv that scripts/python-env prints):
       reply, then pings NODE; prints {"error_replies": <replies with "error" from NODE>,
       "ping": <NODE's ping reply or null>}.
 
+  terminate NODE EXCHANGE
+      sends demo.sleep(60) through EXCHANGE, waits until NODE's `active` lists it, then
+      app.control.revoke(id, terminate=True, signal='SIGKILL', reply=True) and .get(timeout=20);
+      prints {"reply": <the node's revoke reply>, "exc_type": ..., "state": ...,
+      "seconds": <from the revoke to get() raising>}.
+
 Exit status: 0 when the line was printed, 2 usage error, 1 anything unexpected.
 """
 import argparse
@@ -88,6 +94,9 @@ def main():
     p = sub.add_parser('flood')
     p.add_argument('node')
     p.add_argument('count', type=int)
+    p = sub.add_parser('terminate')
+    p.add_argument('node')
+    p.add_argument('exchange')
     args = parser.parse_args()
     app = make_app(args.broker)
 
@@ -155,6 +164,25 @@ def main():
             except Exception:
                 pass
         print(json.dumps({'task_id': task_id, 'enabled': enabled, 'events': events}))
+    elif args.command == 'terminate':
+        import time
+        exchange = Exchange(args.exchange, type='topic', no_declare=True)
+        result = app.send_task('demo.sleep', args=[60], exchange=exchange, routing_key='demo.sleep')
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            active = (app.control.inspect(destination=[args.node], timeout=args.timeout).active() or {}).get(args.node) or []
+            if any(task.get('id') == result.id for task in active):
+                break
+        started = time.monotonic()
+        reply = app.control.revoke(result.id, terminate=True, signal='SIGKILL', reply=True, destination=[args.node])
+        outcome = {'reply': reply}
+        try:
+            outcome['result'] = result.get(timeout=20)
+        except Exception as exc:
+            outcome['exc_type'] = type(exc).__name__
+        outcome['state'] = result.state
+        outcome['seconds'] = time.monotonic() - started
+        print(json.dumps(outcome))
     elif args.command == 'flood':
         print(json.dumps(flood(app, args)))
     elif args.command == 'flower':

@@ -112,6 +112,27 @@ struct CeleryNodeTests {
         #expect(await worker.stop() == 0)
     }
 
+    @Test("revoke(terminate=True) of a running 60 s demo.sleep: REVOKED within 5 s, the child replaced, the queue works after")
+    func terminate() async throws {
+        guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await Self.start(setup)
+        let outcome = try await Self.node(["terminate", setup.nodeName, setup.exchange])
+        let reply = try #require(outcome["reply"]?.arrayValue?.first?[setup.nodeName]?["ok"]?.stringValue)
+        #expect(reply.hasPrefix("terminate: ") && reply != "terminate: tasks unknown")
+        #expect(outcome["exc_type"] == "TaskRevokedError" && outcome["state"] == "REVOKED")
+        #expect((outcome["seconds"]?.doubleValue ?? 99) < 5)
+        try await worker.waitForLog("child killed for a revoke; starting its replacement", timeout: .seconds(5))
+        try await worker.waitForLog("revoked task discarded without running", timeout: .seconds(10))
+        // The slow queue runs tasks again.
+        let after = try await CeleryInteropTests.celery([
+            "--exchange", setup.exchange, "call", "demo.sleep", "--kwargs", #"{"seconds": 0}"#,
+        ])
+        #expect(after["ok"] == true)
+        #expect(await worker.stop() == 0)
+    }
+
     @Test("a Celery event receiver sees the node's worker-heartbeat within 5 s")
     func heartbeat() async throws {
         guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }

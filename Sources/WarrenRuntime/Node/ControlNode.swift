@@ -31,18 +31,19 @@ final class ControlNode: Sendable {
     private let node: String
     private let logger: Logger
     private let facts: @Sendable () async -> NodeFacts
-    private let revoke: @Sendable ([String]) async -> Void
+    private let revoke: @Sendable ([String], Bool) async -> Void
     private let eventsChanged: @Sendable (Bool) async -> Void
     private let running = Mutex<Task<Void, Never>?>(nil)
     private let state: Mutex<ControlState>
 
     /// - Parameters:
     ///   - facts: What the supervisor knows now (asked for each request and heartbeat).
-    ///   - revoke: Records ids as revoked node-wide and tells the children.
+    ///   - revoke: Records ids as revoked node-wide and tells the children; with `true`, also
+    ///     kills the children running them.
     ///   - eventsChanged: Tells the children to send task events, or to stop.
     init(
         configuration: WarrenConfiguration, node: String, logger: Logger, facts: @escaping @Sendable () async -> NodeFacts,
-        revoke: @escaping @Sendable ([String]) async -> Void, eventsChanged: @escaping @Sendable (Bool) async -> Void
+        revoke: @escaping @Sendable ([String], Bool) async -> Void, eventsChanged: @escaping @Sendable (Bool) async -> Void
     ) {
         self.configuration = configuration
         self.node = node
@@ -185,8 +186,8 @@ final class ControlNode: Sendable {
                     headers: ["ticket": ticket.map(AMQPValue.string) ?? .void, "clock": .int64(Int64(clamping: clock))],
                     deliveryMode: .transient)
                 io.publishLater(body, exchange: ControlRequest.replyExchange, routingKey: routingKey, properties: properties, on: 2)
-            case .revoke(let ids):
-                await revoke(ids)
+            case .revoke(let ids, let terminate):
+                await revoke(ids, terminate)
                 logger.info("tasks revoked", metadata: ["task.id": "\(ErrorText.bounded(ids.joined(separator: ","), maxBytes: 1024))"])
             case .eventsChanged(let on):
                 await eventsChanged(on)

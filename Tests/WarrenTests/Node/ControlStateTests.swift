@@ -143,15 +143,17 @@ struct ControlStateTests {
         #expect(send(&s, request("ping"), expires: 0).count == 2)
     }
 
-    @Test("revoke records ids (one or a list) and replies as Celery; terminate says it is not supported yet")
+    @Test("revoke records ids (one or a list) and replies as Celery; terminate names the running ones")
     func revoke() throws {
         var s = state()
         var actions = send(&s, request("revoke", ["task_id": "a"]))
-        #expect(actions.contains(.revoke(["a"])))
+        #expect(actions.contains(.revoke(["a"], terminate: false)))
         #expect(try reply(actions) == ["ok": "tasks a flagged as revoked"])
-        actions = send(&s, request("revoke", ["task_id": ["a", "b"], "terminate": true, "signal": "SIGKILL"]))
-        #expect(actions.contains(.revoke(["a", "b"])))
-        #expect(try reply(actions)["ok"]?.stringValue?.contains("terminate is not supported yet") == true)
+        actions = send(&s, request("revoke", ["task_id": ["a", "t-1"], "terminate": true, "signal": "SIGKILL"]))
+        #expect(actions.contains(.revoke(["a", "t-1"], terminate: true)))
+        #expect(try reply(actions) == ["ok": "terminate: t-1"])
+        actions = send(&s, request("revoke", ["task_id": "a", "terminate": true]))
+        #expect(try reply(actions) == ["ok": "terminate: tasks unknown"])
     }
 
     @Test("enable_events and disable_events switch task events, once")
