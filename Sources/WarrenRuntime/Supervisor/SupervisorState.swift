@@ -244,7 +244,7 @@ struct SupervisorState: Sendable {
         guard children[asker] != nil else { return [] }  // it exited meanwhile: nobody to answer
         var answer = deaths[taskID]
         for (id, running) in endedChildren.sorted(by: { $0.key < $1.key }) where id != asker && running.contains(taskID) {
-            guard let child = children[id] else { continue }
+            guard let child = children[id], !child.terminated else { continue }  // killed for a revoke: nobody's fault
             answer = TaskDeaths(count: (answer?.count ?? 0) + 1, reason: Self.deathReason(child))
         }
         return [.answerDeaths(to: asker, SupervisorNotice(id: taskID, deaths: answer))]

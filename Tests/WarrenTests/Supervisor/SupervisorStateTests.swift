@@ -323,6 +323,11 @@ struct SupervisorStateTests {
                 .note(.terminating(a, c(1), tasks: ["revoked"])), .signal(c(1), SIGKILL),
             ])
         #expect(state.terminateRequested(["revoked"], running: running) == [])  // once
+        // Its other task comes back to c2 before c1's exit is taken: not a death either.
+        #expect(
+            state.deathsQueried("other", from: c(2), endedChildren: [c(1): ["revoked", "other"]]) == [
+                .answerDeaths(to: c(2), SupervisorNotice(id: "other", deaths: nil))
+            ])
         #expect(
             state.childExited(c(1), exit: .signalled(SIGKILL), running: ["revoked", "other"], finished: 0, now: t0) == [
                 .note(.childTerminated(a, c(1), .signalled(SIGKILL), running: ["other", "revoked"])), .spawn(a, c(3)),
