@@ -234,7 +234,7 @@ def flood(app, args):
             message.ack()
 
         with Consumer(channel, [queue], callbacks=[on_message], accept=['json']):
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + 30  # a loaded machine answers slowly; all come or the test says how many
             while time.monotonic() < deadline and len(replies) < args.count // 2:
                 try:
                     connection.drain_events(timeout=1)

@@ -83,7 +83,7 @@ struct ControlState: Sendable {
             case .invalid(let why): text = "invalid request: \(why)"
             }
             var actions: [Action] = [.log(LogLine(level: .warning, message: "control request refused", metadata: ["error": text]))]
-            if let address = ControlRequest.replyAddress(body) {
+            if let address = ControlRequest.replyAddress(body, node: node) {
                 actions.append(reply(["error": .string(text)], routingKey: address.routingKey, ticket: address.ticket))
             }
             return actions

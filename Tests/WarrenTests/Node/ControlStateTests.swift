@@ -117,6 +117,12 @@ struct ControlStateTests {
             "ticket": "ticket-1", "reply_to": ["exchange": "reply.celery.pidbox", "routing_key": "oid-1"], "method": 5,
         ]).serialized()
         #expect(try reply(send(&s, noMethod))["error"] != nil)
+        // A bad request for other nodes is theirs to answer.
+        var forOthers = try JSONValue(parsing: noMethod).objectValue!
+        forOthers["destination"] = ["warren@b"]
+        #expect(!send(&s, JSONValue.object(forOthers).serialized()).contains { if case .reply = $0 { return true } else { return false } })
+        forOthers["destination"] = ["warren@b", "warren@a"]
+        #expect(try reply(send(&s, JSONValue.object(forOthers).serialized()))["error"] != nil)
         #expect(send(&s, Array("not json".utf8)).allSatisfy { if case .log = $0 { return true } else { return false } })
         #expect(send(&s, Array(repeating: 0x20, count: ControlRequest.maxBodyBytes + 1)).count == 1)
         // A reply to any other exchange is never sent: the node would publish where the sender says.
