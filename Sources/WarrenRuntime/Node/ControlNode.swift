@@ -11,7 +11,7 @@ import WarrenCore
 /// kombu does (so that a Celery client's own declarations agree), turns deliveries and its
 /// heartbeat timer into events, asks the supervisor for the facts of the moment, and performs
 /// the actions. A lost connection ends the session; it connects again (100 ms doubling to 5 s).
-/// Blocking librabbitmq calls run on the connection's thread (``AMQPConnectionThread``).
+/// Blocking librabbitmq calls run on the connection's thread (`AMQPConnectionThread`).
 final class ControlNode: Sendable {
     /// The fanout exchange every Celery node's pidbox queue is bound to.
     static let exchange = "celery.pidbox"
