@@ -25,6 +25,26 @@ Usage (python: the venv that scripts/python-env prints):
       send demo.add(2, 3) through EXCHANGE and collect the task events with its uuid until
       task-succeeded or SECONDS; prints {"task_id": ..., "enabled": <reply>, "events": [...]}.
 
+  flower NODE EXCHANGE PORT SECONDS
+      starts Flower (celery flower, FLOWER_UNAUTHENTICATED_API=true) on 127.0.0.1:PORT, waits
+      until /api/workers?status=true says NODE is online and its conf says task events are on
+      (Flower's own enable_events), runs demo.add(2, 3) through EXCHANGE,
+      waits until /api/task/info/<id> shows it SUCCESS, reads /api/workers and the worker page,
+      stops Flower; prints {"online": bool, "workers": <api/workers>, "task": <task info>,
+      "worker_page": <HTTP status>}. Each wait gives up after SECONDS.
+
+  flood NODE COUNT
+      publishes COUNT malformed control messages to celery.pidbox (not JSON, JSON that is no
+      request, wrong types, huge and deep bodies, bad arguments), half of them asking for a
+      reply, then pings NODE; prints {"error_replies": <replies with "error" from NODE>,
+      "ping": <NODE's ping reply or null>}.
+
+  terminate NODE EXCHANGE
+      sends demo.sleep(60) through EXCHANGE, waits until NODE's `active` lists it, then
+      app.control.revoke(id, terminate=True, signal='SIGKILL', reply=True) and .get(timeout=20);
+      prints {"reply": <the node's revoke reply>, "exc_type": ..., "state": ...,
+      "seconds": <from the revoke to get() raising>}.
+
 Exit status: 0 when the line was printed, 2 usage error, 1 anything unexpected.
 """
 import argparse
@@ -66,6 +86,17 @@ def main():
     p.add_argument('node')
     p.add_argument('exchange')
     p.add_argument('seconds', type=float)
+    p = sub.add_parser('flower')
+    p.add_argument('node')
+    p.add_argument('exchange')
+    p.add_argument('port', type=int)
+    p.add_argument('seconds', type=float)
+    p = sub.add_parser('flood')
+    p.add_argument('node')
+    p.add_argument('count', type=int)
+    p = sub.add_parser('terminate')
+    p.add_argument('node')
+    p.add_argument('exchange')
     args = parser.parse_args()
     app = make_app(args.broker)
 
@@ -133,7 +164,144 @@ def main():
             except Exception:
                 pass
         print(json.dumps({'task_id': task_id, 'enabled': enabled, 'events': events}))
+    elif args.command == 'terminate':
+        import time
+        exchange = Exchange(args.exchange, type='topic', no_declare=True)
+        result = app.send_task('demo.sleep', args=[60], exchange=exchange, routing_key='demo.sleep')
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            active = (app.control.inspect(destination=[args.node], timeout=args.timeout).active() or {}).get(args.node) or []
+            if any(task.get('id') == result.id for task in active):
+                break
+        started = time.monotonic()
+        reply = app.control.revoke(result.id, terminate=True, signal='SIGKILL', reply=True, destination=[args.node])
+        outcome = {'reply': reply}
+        try:
+            outcome['result'] = result.get(timeout=20)
+        except Exception as exc:
+            outcome['exc_type'] = type(exc).__name__
+        outcome['state'] = result.state
+        outcome['seconds'] = time.monotonic() - started
+        print(json.dumps(outcome))
+    elif args.command == 'flood':
+        print(json.dumps(flood(app, args)))
+    elif args.command == 'flower':
+        print(json.dumps(run_flower(app, args)))
     return 0
+
+
+def flood(app, args):
+    import time
+    from kombu import Consumer, Producer, Queue
+    from celery.utils import uuid
+
+    ticket = uuid()
+    reply_key = 'flood-' + ticket
+    reply_to = {'exchange': 'reply.celery.pidbox', 'routing_key': reply_key}
+    bodies = [
+        b'not json', b'[1, 2]', b'{"method": 5}', b'{"method": ""}', b'{"method": "ping", "arguments": []}',
+        b'{' * 5000, b'"' + b'x' * 100000 + b'"',
+    ]
+    with_reply = [
+        {'method': 'revoke', 'arguments': {'task_id': 5}},
+        {'method': 'revoke', 'arguments': {'task_id': ['x' * 300]}},
+        {'method': 'query_task', 'arguments': {'ids': {'a': 1}}},
+        {'method': 'no_such_method\n\x00', 'arguments': {}},
+        {'method': 'revoke', 'arguments': {'task_id': 'a', 'terminate': 'yes'}},
+        {'method': 'stats', 'arguments': 'not-an-object'},
+        {'method': 5},
+    ]
+    replies = []
+    with app.connection_for_write() as connection:
+        channel = connection.channel()
+        exchange = app.control.mailbox.reply_exchange(channel)
+        exchange.declare()
+        queue = Queue(reply_key + '.flood', exchange=exchange, routing_key=reply_key, auto_delete=True, channel=channel)
+        queue.declare()
+        producer = Producer(channel)
+        for i in range(args.count):
+            if i % 2 == 0:
+                body = dict(with_reply[(i // 2) % len(with_reply)], ticket=ticket, reply_to=reply_to)
+                body.setdefault('destination', [args.node])
+                producer.publish(json.dumps(body), exchange='celery.pidbox', routing_key='', content_type='application/json',
+                                 content_encoding='utf-8')
+            else:
+                producer.publish(bodies[(i // 2) % len(bodies)], exchange='celery.pidbox', routing_key='',
+                                 content_type='application/json', content_encoding='utf-8')
+
+        def on_message(body, message):
+            replies.append(body)
+            message.ack()
+
+        with Consumer(channel, [queue], callbacks=[on_message], accept=['json']):
+            deadline = time.monotonic() + 30  # a loaded machine answers slowly; all come or the test says how many
+            while time.monotonic() < deadline and len(replies) < args.count // 2:
+                try:
+                    connection.drain_events(timeout=1)
+                except Exception:
+                    pass
+    errors = [r for r in replies if isinstance(r, dict) and isinstance(r.get(args.node), dict) and 'error' in r[args.node]]
+    ping = (app.control.inspect(destination=[args.node], timeout=args.timeout).ping() or {}).get(args.node)
+    return {'error_replies': len(errors), 'replies': len(replies), 'ping': ping}
+
+
+def run_flower(app, args):
+    import os
+    import subprocess
+    import time
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    base = f'http://127.0.0.1:{args.port}'
+
+    def get(path):
+        try:
+            with urllib.request.urlopen(base + path, timeout=5) as response:
+                return response.status, json.loads(response.read() or b'null') if path.startswith('/api') else None
+        except urllib.error.HTTPError as error:
+            return error.code, None
+        except (urllib.error.URLError, ConnectionError, OSError):
+            return None, None
+
+    def wait_for(check):
+        deadline = time.monotonic() + args.seconds
+        while time.monotonic() < deadline:
+            value = check()
+            if value:
+                return value
+            time.sleep(0.2)
+        return None
+
+    def die_with_parent():  # Flower must not outlive a killed test (PR_SET_PDEATHSIG = 1)
+        import ctypes
+        import signal
+        ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGKILL)
+
+    env = dict(os.environ, FLOWER_UNAUTHENTICATED_API='true')
+    flower = subprocess.Popen(
+        [sys.executable, '-m', 'celery', '-b', args.broker, 'flower', f'--port={args.port}', '--address=127.0.0.1'],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)  # its log would fill a pipe nobody reads
+    try:
+        online = wait_for(lambda: (get('/api/workers?status=true')[1] or {}).get(args.node)) or False
+        # Flower sends enable_events at start and every 5 s: wait until the node has them on.
+        wait_for(lambda: (((get('/api/workers?refresh=1')[1] or {}).get(args.node) or {}).get('conf') or {}).get(
+            'worker_send_task_events'))
+        exchange = Exchange(args.exchange, type='topic', no_declare=True)
+        result = app.send_task('demo.add', args=[2, 3], exchange=exchange, routing_key='demo.add')
+        result.get(timeout=args.seconds)
+        task = wait_for(lambda: (lambda info: info if info and info.get('state') == 'SUCCESS' else None)(
+            get('/api/task/info/' + result.id)[1]))
+        workers = get('/api/workers?refresh=1')[1]
+        page = get('/worker/' + urllib.parse.quote(args.node))[0]
+        return {'online': online, 'workers': workers, 'task': task, 'worker_page': page}
+    finally:
+        flower.terminate()
+        try:
+            flower.wait(timeout=3)
+        except subprocess.TimeoutExpired:  # Flower takes its time to stop; nothing to keep
+            flower.kill()
+            flower.wait()
 
 
 if __name__ == '__main__':

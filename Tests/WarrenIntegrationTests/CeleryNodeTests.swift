@@ -112,6 +112,27 @@ struct CeleryNodeTests {
         #expect(await worker.stop() == 0)
     }
 
+    @Test("revoke(terminate=True) of a running 60 s demo.sleep: REVOKED within 5 s, the child replaced, the queue works after")
+    func terminate() async throws {
+        guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await Self.start(setup)
+        let outcome = try await Self.node(["terminate", setup.nodeName, setup.exchange])
+        let reply = try #require(outcome["reply"]?.arrayValue?.first?[setup.nodeName]?["ok"]?.stringValue)
+        #expect(reply.hasPrefix("terminate: ") && reply != "terminate: tasks unknown")
+        #expect(outcome["exc_type"] == "TaskRevokedError" && outcome["state"] == "REVOKED")
+        #expect((outcome["seconds"]?.doubleValue ?? 99) < 5)
+        try await worker.waitForLog("child killed for a revoke; starting its replacement", timeout: .seconds(5))
+        try await worker.waitForLog("revoked task discarded without running", timeout: .seconds(10))
+        // The slow queue runs tasks again.
+        let after = try await CeleryInteropTests.celery([
+            "--exchange", setup.exchange, "call", "demo.sleep", "--kwargs", #"{"seconds": 0}"#,
+        ])
+        #expect(after["ok"] == true)
+        #expect(await worker.stop() == 0)
+    }
+
     @Test("a Celery event receiver sees the node's worker-heartbeat within 5 s")
     func heartbeat() async throws {
         guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }
@@ -141,6 +162,41 @@ struct CeleryNodeTests {
         #expect(child != Int(worker.pid) && events.allSatisfy { $0["pid"]?.intValue == child })
         let succeeded = try #require(events.last)
         #expect(succeeded["result"] == "5" && (succeeded["runtime"]?.doubleValue ?? -1) >= 0)
+        #expect(await worker.stop() == 0)
+    }
+
+    @Test("Flower 2.2 lists the node online with its stats, shows a task's state, args, result and runtime, opens the worker page")
+    func flower() async throws {
+        guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await Self.start(setup)
+        let port = try FreePort.take()
+        let outcome = try await Self.node(["flower", setup.nodeName, setup.exchange, "\(port)", "20"])
+        #expect(outcome["online"] == true)
+        let node = try #require(outcome["workers"]?[setup.nodeName])
+        #expect(node["stats"]?["pid"]?.intValue == Int(worker.pid))
+        #expect(node["registered"]?.arrayValue?.contains("demo.add") == true)
+        #expect(node["active_queues"]?.arrayValue?.count == 4)
+        let task = try #require(outcome["task"])
+        #expect(task["state"] == "SUCCESS" && task["name"] == "demo.add" && task["worker"] == .string(setup.nodeName))
+        #expect(task["args"] == "[2, 3]" && task["result"] == "5" && task["runtime"]?.doubleValue != nil)
+        #expect(outcome["worker_page"] == 200)
+        #expect(await worker.stop() == 0)
+    }
+
+    @Test("200 malformed control messages: error replies where a reply was asked for, no crash, the node and the tasks go on")
+    func flood() async throws {
+        guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await Self.start(setup)
+        let outcome = try await Self.node(["flood", setup.nodeName, "200"])
+        // The malformed requests that asked for a reply got error replies, and the node still answers.
+        #expect(outcome["error_replies"] == 100 && outcome["replies"] == 100, "\(outcome)")
+        #expect(outcome["ping"] == ["ok": "pong"])
+        let task = try await CeleryInteropTests.celery(["--exchange", setup.exchange, "call", "demo.add", "--args", "[2, 3]"])
+        #expect(task["result"] == 5)
         #expect(await worker.stop() == 0)
     }
 

@@ -11,7 +11,7 @@ import WarrenCore
 /// kombu does (so that a Celery client's own declarations agree), turns deliveries and its
 /// heartbeat timer into events, asks the supervisor for the facts of the moment, and performs
 /// the actions. A lost connection ends the session; it connects again (100 ms doubling to 5 s).
-/// Blocking librabbitmq calls run on the connection's thread (``AMQPConnectionThread``).
+/// Blocking librabbitmq calls run on the connection's thread (`AMQPConnectionThread`).
 final class ControlNode: Sendable {
     /// The fanout exchange every Celery node's pidbox queue is bound to.
     static let exchange = "celery.pidbox"
@@ -31,18 +31,19 @@ final class ControlNode: Sendable {
     private let node: String
     private let logger: Logger
     private let facts: @Sendable () async -> NodeFacts
-    private let revoke: @Sendable ([String]) async -> Void
+    private let revoke: @Sendable ([String], Bool) async -> Void
     private let eventsChanged: @Sendable (Bool) async -> Void
     private let running = Mutex<Task<Void, Never>?>(nil)
     private let state: Mutex<ControlState>
 
     /// - Parameters:
     ///   - facts: What the supervisor knows now (asked for each request and heartbeat).
-    ///   - revoke: Records ids as revoked node-wide and tells the children.
+    ///   - revoke: Records ids as revoked node-wide and tells the children; with `true`, also
+    ///     kills the children running them.
     ///   - eventsChanged: Tells the children to send task events, or to stop.
     init(
         configuration: WarrenConfiguration, node: String, logger: Logger, facts: @escaping @Sendable () async -> NodeFacts,
-        revoke: @escaping @Sendable ([String]) async -> Void, eventsChanged: @escaping @Sendable (Bool) async -> Void
+        revoke: @escaping @Sendable ([String], Bool) async -> Void, eventsChanged: @escaping @Sendable (Bool) async -> Void
     ) {
         self.configuration = configuration
         self.node = node
@@ -174,7 +175,8 @@ final class ControlNode: Sendable {
         let headers = delivery.properties.headers
         let clock = headers?["clock"]?.intValue.flatMap { UInt64(exactly: max($0, 0)) }
         let expires = headers?["expires"]?.doubleValue ?? headers?["expires"]?.intValue.map(Double.init)
-        let facts = await self.facts()
+        // Gathering facts costs the supervisor's actor a turn: only for a request that reads them.
+        let facts = state.withLock { $0.needsFacts(delivery.body) } ? await self.facts() : .none
         let actions = state.withLock { $0.received(delivery.body, clock: clock, expires: expires, now: Date(), facts: facts) }
         for action in actions {
             switch action {
@@ -184,8 +186,8 @@ final class ControlNode: Sendable {
                     headers: ["ticket": ticket.map(AMQPValue.string) ?? .void, "clock": .int64(Int64(clamping: clock))],
                     deliveryMode: .transient)
                 io.publishLater(body, exchange: ControlRequest.replyExchange, routingKey: routingKey, properties: properties, on: 2)
-            case .revoke(let ids):
-                await revoke(ids)
+            case .revoke(let ids, let terminate):
+                await revoke(ids, terminate)
                 logger.info("tasks revoked", metadata: ["task.id": "\(ErrorText.bounded(ids.joined(separator: ","), maxBytes: 1024))"])
             case .eventsChanged(let on):
                 await eventsChanged(on)

@@ -70,12 +70,22 @@ struct ControlRequest: Sendable, Equatable {
         return .success(request)
     }
 
-    /// The reply address of a body that could not be read as a whole, if it has a readable one.
-    static func replyAddress(_ body: [UInt8]) -> (routingKey: String, ticket: String?)? {
+    /// The reply address of a body that could not be read as a whole, if it has a readable one
+    /// and is not addressed to other nodes only (kombu reads `destination` before anything else:
+    /// every node would otherwise answer a bad request meant for one).
+    static func replyAddress(_ body: [UInt8], node: String) -> (routingKey: String, ticket: String?)? {
         guard body.count <= maxBodyBytes, let object = (try? JSONValue(parsing: body, maxDepth: 16))?.objectValue,
             let replyTo = object["reply_to"]?.objectValue, replyTo["exchange"]?.stringValue == replyExchange,
             let key = replyTo["routing_key"]?.stringValue, !key.isEmpty, key.utf8.count <= 255
         else { return nil }
+        switch object["destination"] {
+        case .array(let names)? where !names.isEmpty:
+            guard names.contains(.string(node)) else { return nil }
+        case .string(let name)? where !name.isEmpty:
+            guard name == node else { return nil }
+        case nil, .null?, .array?, .string?: break
+        default: return nil  // unreadable: not known to be for this node
+        }
         return (key, object["ticket"]?.stringValue.flatMap { $0.utf8.count <= 255 ? $0 : nil })
     }
 

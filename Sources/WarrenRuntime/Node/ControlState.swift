@@ -13,8 +13,9 @@ struct ControlState: Sendable {
     enum Action: Sendable, Equatable {
         /// Publish `body` to `reply.celery.pidbox` with this routing key and headers.
         case reply(routingKey: String, ticket: String?, clock: UInt64, body: [UInt8])
-        /// Record these ids as revoked node-wide and tell every child.
-        case revoke([String])
+        /// Record these ids as revoked node-wide and tell every child; with `terminate`, kill the
+        /// children running them.
+        case revoke([String], terminate: Bool)
         /// Task events were switched on or off.
         case eventsChanged(Bool)
         /// A line for the supervisor's log.
@@ -49,6 +50,18 @@ struct ControlState: Sendable {
 
     // MARK: - Requests
 
+    /// The methods whose replies read ``NodeFacts``.
+    static let methodsReadingFacts: Set<String> = [
+        "stats", "registered", "active_queues", "revoked", "conf", "report", "active", "query_task", "revoke",
+    ]
+
+    /// Whether a request needs the facts of the moment: one for this node, allowed, whose reply
+    /// reads them. Anything else (a flood of malformed requests, say) costs the supervisor nothing.
+    func needsFacts(_ body: [UInt8]) -> Bool {
+        guard case .success(let request) = ControlRequest.parse(body), request.isFor(node: node) else { return false }
+        return control.allows(request.method) && Self.methodsReadingFacts.contains(request.method)
+    }
+
     /// A message from the node's pidbox queue.
     ///
     /// - Parameters:
@@ -70,7 +83,7 @@ struct ControlState: Sendable {
             case .invalid(let why): text = "invalid request: \(why)"
             }
             var actions: [Action] = [.log(LogLine(level: .warning, message: "control request refused", metadata: ["error": text]))]
-            if let address = ControlRequest.replyAddress(body) {
+            if let address = ControlRequest.replyAddress(body, node: node) {
                 actions.append(reply(["error": .string(text)], routingKey: address.routingKey, ticket: address.ticket))
             }
             return actions
@@ -138,7 +151,7 @@ struct ControlState: Sendable {
             var found = JSONObject()
             for task in facts.running where wanted.contains(task.id) { found[task.id] = ["active", info(task)] }
             return (.object(found), [])
-        case "revoke": return revoke(arguments)
+        case "revoke": return revoke(arguments, running: Set(facts.running.map(\.id)))
         case "enable_events":
             if eventsEnabled { return (Self.ok("task events already enabled"), []) }
             eventsEnabled = true
@@ -152,7 +165,7 @@ struct ControlState: Sendable {
         }
     }
 
-    private func revoke(_ arguments: JSONObject) -> (JSONValue, [Action]) {
+    private func revoke(_ arguments: JSONObject, running: Set<String>) -> (JSONValue, [Action]) {
         guard let ids = Self.ids(arguments["task_id"]), !ids.isEmpty else {
             return (Self.error("revoke needs task_id: a task id or a list of up to \(ControlRequest.maxItems)"), [])
         }
@@ -160,11 +173,13 @@ struct ControlState: Sendable {
         case nil, .null?, .bool?: break
         default: return (Self.error("terminate must be true or false"), [])
         }
-        let text = "tasks \(ids.joined(separator: ", ")) flagged as revoked"
         if arguments["terminate"]?.boolValue == true {
-            return (Self.ok(text + "; terminate is not supported yet: running tasks finish"), [.revoke(ids)])
+            // As Celery: the ids terminated, of those running now (the child running one is killed).
+            let terminated = ids.filter(running.contains)
+            let text = terminated.isEmpty ? "terminate: tasks unknown" : "terminate: \(terminated.joined(separator: ", "))"
+            return (Self.ok(text), [.revoke(ids, terminate: true)])
         }
-        return (Self.ok(text), [.revoke(ids)])
+        return (Self.ok("tasks \(ids.joined(separator: ", ")) flagged as revoked"), [.revoke(ids, terminate: false)])
     }
 
     /// A task id or a list of them, each 1 to 255 bytes, at most ``ControlRequest/maxItems``.

@@ -60,6 +60,12 @@ struct NodeFacts: Sendable, Equatable {
     /// Software identity for `report` and events.
     var version: String
 
+    /// No facts: what a request whose reply reads none gets.
+    static let none = NodeFacts(
+        pid: 0, uptime: 0, totals: [:], childPIDs: [], maxConcurrency: 0, maxTasksPerChild: nil, timeouts: nil,
+        broker: BrokerFacts(host: "", port: 0, user: "", vhost: "", ssl: false, heartbeat: 0), prefetchCount: 0, rusage: [],
+        registered: [], exchange: "", queues: [], running: [], revoked: [], conf: [:], version: "")
+
     static func == (a: NodeFacts, b: NodeFacts) -> Bool {
         a.pid == b.pid && a.totals == b.totals && a.running == b.running && a.revoked == b.revoked && a.registered == b.registered
     }

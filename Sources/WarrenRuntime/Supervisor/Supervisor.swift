@@ -170,16 +170,21 @@ package final class Supervisor {
         guard configuration.control.enabled else { return }
         let node = ControlNode(
             configuration: configuration, node: configuration.resolvedNodeName(hostname: HostName.current), logger: logger,
-            facts: { await self.nodeFacts() }, revoke: { await self.revokeTasks($0) }, eventsChanged: { await self.switchTaskEvents($0) })
+            facts: { await self.nodeFacts() }, revoke: { await self.revokeTasks($0, terminate: $1) },
+            eventsChanged: { await self.switchTaskEvents($0) })
         controlNode = node
         node.start()
     }
 
-    /// Records `ids` as revoked node-wide and tells every live child.
-    private func revokeTasks(_ ids: [String]) {
+    /// Records `ids` as revoked node-wide and tells every live child; with `terminate`, then
+    /// kills the children running them (their redelivered tasks are discarded as revoked).
+    private func revokeTasks(_ ids: [String], terminate: Bool) {
         revoked.insert(ids, now: Date())
         let lines = ids.map { RevokeNotice(id: $0).line }.joined()
         for (id, child) in children where state.isLive(id) { child.send(lines: lines) }
+        guard terminate else { return }
+        let running = children.filter { state.isLive($0.key) }.mapValues { Set($0.tasks.running.keys) }
+        perform(state.terminateRequested(Set(ids), running: running))
     }
 
     /// Tells every live child to send task events, or to stop.
@@ -465,6 +470,12 @@ package final class Supervisor {
             var metadata = child(key, id)
             metadata["task.id"] = "\(tasks.joined(separator: ","))"
             logger.error("hard time limit passed: killing the child", metadata: metadata)
+        case .terminating(let key, let id, let tasks):
+            var metadata = child(key, id)
+            metadata["task.id"] = "\(tasks.joined(separator: ","))"
+            logger.warning("revoke with terminate: killing the child running the task", metadata: metadata)
+        case .childTerminated(let key, let id, let exit, let running):
+            logger.info("child killed for a revoke; starting its replacement", metadata: exited(key, id, exit, running))
         case .shuttingDown(let count):
             logger.info("shutting down warmly (a second signal stops at once)", metadata: ["children": "\(count)"])
         case .stoppingNow(let reason):

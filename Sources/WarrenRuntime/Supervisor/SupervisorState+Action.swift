@@ -102,6 +102,10 @@ extension SupervisorState {
         case childRestarting(SlotKey, ChildID, RestartCause, ChildProcess.Exit, running: [String], after: Duration)
         /// A child ran a task past its hard time limit and is killed.
         case hardLimitKill(SlotKey, ChildID, tasks: [String])
+        /// `revoke(terminate=True)`: the child running these tasks is killed.
+        case terminating(SlotKey, ChildID, tasks: [String])
+        /// A child killed for a terminating revoke ended; its slot starts again at once.
+        case childTerminated(SlotKey, ChildID, ChildProcess.Exit, running: [String])
         case shuttingDown(children: Int)
         case stoppingNow(StopReason)
         case reloading

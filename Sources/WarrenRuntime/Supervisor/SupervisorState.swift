@@ -56,6 +56,8 @@ struct SupervisorState: Sendable {
         var disconnected = false
         var recycling: String?
         var killedAtHardLimit = false
+        /// Killed for `revoke(terminate=True)`: its death is no task's fault.
+        var terminated = false
     }
 
     private enum Phase: Equatable {
@@ -242,7 +244,7 @@ struct SupervisorState: Sendable {
         guard children[asker] != nil else { return [] }  // it exited meanwhile: nobody to answer
         var answer = deaths[taskID]
         for (id, running) in endedChildren.sorted(by: { $0.key < $1.key }) where id != asker && running.contains(taskID) {
-            guard let child = children[id] else { continue }
+            guard let child = children[id], !child.terminated else { continue }  // killed for a revoke: nobody's fault
             answer = TaskDeaths(count: (answer?.count ?? 0) + 1, reason: Self.deathReason(child))
         }
         return [.answerDeaths(to: asker, SupervisorNotice(id: taskID, deaths: answer))]
@@ -263,7 +265,7 @@ struct SupervisorState: Sendable {
         let key = child.key
         tasksFinishedByExitedChildren += finished
         let clean = exit == .exited(0)
-        if !clean {
+        if !clean && !child.terminated {
             let reason = Self.deathReason(child)
             for task in running {
                 deaths[task, default: TaskDeaths(count: 0, reason: reason)].count += 1
@@ -276,6 +278,10 @@ struct SupervisorState: Sendable {
         var actions: [Action] = []
         if !current || isShuttingDown {
             actions.append(.note(.childStopped(key, id, exit, running: runningList)))
+        } else if child.terminated {
+            // Its revoked task comes back to a child that discards it; the others run again.
+            actions.append(.note(.childTerminated(key, id, exit, running: runningList)))
+            actions.append(spawn(key))
         } else if let reason = child.recycling, clean {
             actions.append(.note(.childRecycled(key, id, reason: reason, exit, running: runningList)))
             actions.append(spawn(key))
@@ -301,6 +307,26 @@ struct SupervisorState: Sendable {
             guard !overdue.isEmpty else { continue }
             children[id]?.killedAtHardLimit = true
             actions.append(.note(.hardLimitKill(child.key, id, tasks: overdue)))
+            actions.append(.signal(id, SIGKILL))
+        }
+        return actions
+    }
+
+    /// `revoke(terminate=True)` of `taskIDs`: every child running one of them is killed at once
+    /// (SIGKILL; a handler cannot be stopped more gently from outside yet). The broker gives its
+    /// deliveries back; the revoked ones are discarded (the children know the ids already), the
+    /// others run again. The death counts against no task, and the slot starts again at once.
+    ///
+    /// - Parameter running: Each live child's running task ids.
+    mutating func terminateRequested(_ taskIDs: Set<String>, running: [ChildID: Set<String>]) -> [Action] {
+        guard phase == .running || isShuttingDown else { return [] }
+        var actions: [Action] = []
+        for (id, tasks) in running.sorted(by: { $0.key < $1.key }) {
+            guard let child = children[id], !child.terminated, !child.killedAtHardLimit else { continue }
+            let hit = tasks.intersection(taskIDs).sorted()
+            guard !hit.isEmpty else { continue }
+            children[id]?.terminated = true
+            actions.append(.note(.terminating(child.key, id, tasks: hit)))
             actions.append(.signal(id, SIGKILL))
         }
         return actions

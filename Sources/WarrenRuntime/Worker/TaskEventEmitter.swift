@@ -6,7 +6,7 @@ import Synchronization
 /// has them on; the supervisor switches them with ``TaskEventsNotice`` lines on stdin.
 ///
 /// Events go out unconfirmed on the reply channel, in order with the task's acks and replies
-/// (``AMQPConnectionThread/publishLater(_:exchange:routingKey:properties:on:)``): a lost event is
+/// (`AMQPConnectionThread.publishLater`): a lost event is
 /// lost, never a reason to hold a task.
 final class TaskEventEmitter: Sendable {
     private let on: Atomic<Bool>

@@ -117,6 +117,12 @@ struct ControlStateTests {
             "ticket": "ticket-1", "reply_to": ["exchange": "reply.celery.pidbox", "routing_key": "oid-1"], "method": 5,
         ]).serialized()
         #expect(try reply(send(&s, noMethod))["error"] != nil)
+        // A bad request for other nodes is theirs to answer.
+        var forOthers = try JSONValue(parsing: noMethod).objectValue!
+        forOthers["destination"] = ["warren@b"]
+        #expect(!send(&s, JSONValue.object(forOthers).serialized()).contains { if case .reply = $0 { return true } else { return false } })
+        forOthers["destination"] = ["warren@b", "warren@a"]
+        #expect(try reply(send(&s, JSONValue.object(forOthers).serialized()))["error"] != nil)
         #expect(send(&s, Array("not json".utf8)).allSatisfy { if case .log = $0 { return true } else { return false } })
         #expect(send(&s, Array(repeating: 0x20, count: ControlRequest.maxBodyBytes + 1)).count == 1)
         // A reply to any other exchange is never sent: the node would publish where the sender says.
@@ -143,15 +149,17 @@ struct ControlStateTests {
         #expect(send(&s, request("ping"), expires: 0).count == 2)
     }
 
-    @Test("revoke records ids (one or a list) and replies as Celery; terminate says it is not supported yet")
+    @Test("revoke records ids (one or a list) and replies as Celery; terminate names the running ones")
     func revoke() throws {
         var s = state()
         var actions = send(&s, request("revoke", ["task_id": "a"]))
-        #expect(actions.contains(.revoke(["a"])))
+        #expect(actions.contains(.revoke(["a"], terminate: false)))
         #expect(try reply(actions) == ["ok": "tasks a flagged as revoked"])
-        actions = send(&s, request("revoke", ["task_id": ["a", "b"], "terminate": true, "signal": "SIGKILL"]))
-        #expect(actions.contains(.revoke(["a", "b"])))
-        #expect(try reply(actions)["ok"]?.stringValue?.contains("terminate is not supported yet") == true)
+        actions = send(&s, request("revoke", ["task_id": ["a", "t-1"], "terminate": true, "signal": "SIGKILL"]))
+        #expect(actions.contains(.revoke(["a", "t-1"], terminate: true)))
+        #expect(try reply(actions) == ["ok": "terminate: t-1"])
+        actions = send(&s, request("revoke", ["task_id": "a", "terminate": true]))
+        #expect(try reply(actions) == ["ok": "terminate: tasks unknown"])
     }
 
     @Test("enable_events and disable_events switch task events, once")
@@ -164,6 +172,14 @@ struct ControlStateTests {
         #expect(try reply(actions) == ["ok": "task events already enabled"])
         actions = send(&s, request("disable_events"))
         #expect(actions.contains(.eventsChanged(false)) && !s.eventsEnabled)
+    }
+
+    @Test("only an allowed request for this node whose reply reads them needs the supervisor's facts")
+    func needsFacts() {
+        let s = state(allow: ["ping", "stats"])
+        #expect(s.needsFacts(request("stats")))
+        #expect(!s.needsFacts(request("ping")) && !s.needsFacts(request("registered")) && !s.needsFacts(request("nosuch")))
+        #expect(!s.needsFacts(request("stats", destination: ["warren@b"])) && !s.needsFacts(Array("junk".utf8)))
     }
 
     @Test("the Lamport clock follows the sender's and moves on every message")

@@ -313,6 +313,31 @@ struct SupervisorStateTests {
             ])
     }
 
+    @Test("revoke with terminate: the child running the task is killed once, no task is blamed, its slot starts again at once")
+    func terminate() {
+        var state = pool([a, b])
+        let running: [ID: Set<String>] = [c(1): ["revoked", "other"], c(2): ["fine"]]
+        #expect(state.terminateRequested(["nowhere"], running: running) == [])
+        #expect(
+            state.terminateRequested(["revoked"], running: running) == [
+                .note(.terminating(a, c(1), tasks: ["revoked"])), .signal(c(1), SIGKILL),
+            ])
+        #expect(state.terminateRequested(["revoked"], running: running) == [])  // once
+        // Its other task comes back to c2 before c1's exit is taken: not a death either.
+        #expect(
+            state.deathsQueried("other", from: c(2), endedChildren: [c(1): ["revoked", "other"]]) == [
+                .answerDeaths(to: c(2), SupervisorNotice(id: "other", deaths: nil))
+            ])
+        #expect(
+            state.childExited(c(1), exit: .signalled(SIGKILL), running: ["revoked", "other"], finished: 0, now: t0) == [
+                .note(.childTerminated(a, c(1), .signalled(SIGKILL), running: ["other", "revoked"])), .spawn(a, c(3)),
+            ])
+        #expect(
+            state.deathsQueried("other", from: c(2), endedChildren: [:]) == [
+                .answerDeaths(to: c(2), SupervisorNotice(id: "other", deaths: nil))
+            ])
+    }
+
     @Test("a death reported BEFORE its exit is taken: the ended child counts, and only once after its exit")
     func deathsQueryBeforeExit() {
         var state = pool([a, b])
