@@ -6,34 +6,9 @@ import Warren
 /// the venv scripts/python-env makes) against the demo supervisor as a Celery node.
 @Suite("Celery node", .enabled(if: IntegrationBroker.available, IntegrationBroker.skipReason))
 struct CeleryNodeTests {
-    static var script: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Interop/celery_node.py").path
-    }
-
-    /// Runs the helper; returns its one JSON line.
+    /// Runs Tests/Interop/celery_node.py against the test broker; returns its one JSON line.
     static func node(_ arguments: [String]) async throws -> JSONValue {
-        let python = try #require(CeleryInteropTests.python, "WARREN_TEST_PYTHON is not set: run scripts/test (it creates the Celery venv)")
-        let output: (Int32, String, String) = try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(
-                    with: Result {
-                        let p = Process()
-                        p.executableURL = URL(fileURLWithPath: python)
-                        p.arguments = [script, "--broker", IntegrationBroker.url] + arguments
-                        let out = Pipe(), err = Pipe()
-                        p.standardOutput = out
-                        p.standardError = err
-                        try p.run()
-                        let o = out.fileHandleForReading.readDataToEndOfFile()
-                        let e = err.fileHandleForReading.readDataToEndOfFile()
-                        p.waitUntilExit()
-                        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-                    })
-            }
-        }
-        try #require(output.0 == 0, "celery_node.py exited \(output.0): \(output.2)")
-        return try JSONValue(parsing: output.1.trimmingCharacters(in: .whitespacesAndNewlines))
+        try await InteropPython.run("celery_node.py", ["--broker", IntegrationBroker.url] + arguments)
     }
 
     /// A demo supervisor whose node answers.
@@ -41,6 +16,53 @@ struct CeleryNodeTests {
         let worker = try await DemoWorker(config: setup.path)
         try await worker.waitForLog("celery node: answering remote control", timeout: .seconds(20))
         return worker
+    }
+
+    @Test("Celery's cancel_consumer pauses a queue (its consumers go) and add_consumer resumes it; another queue is refused")
+    func cancelAndAddConsumer() async throws {
+        guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await Self.start(setup)
+        let node = setup.nodeName
+        let slow = setup.queue("slow")
+        let broker = try await BrokerIO.open()
+        try await QueuePauseTests.waitForConsumers(1, on: slow, broker: broker)
+        var replies = try await Self.node(["broadcast", node, "cancel_consumer", "--arguments", #"{"queue": "\#(slow)"}"#])
+        #expect(replies["replies"] == .array([.object([node: ["ok": .string("no longer consuming from \(slow)")]])]))
+        try await QueuePauseTests.waitForConsumers(0, on: slow, broker: broker)
+        replies = try await Self.node(["broadcast", node, "add_consumer", "--arguments", #"{"queue": "\#(slow)"}"#])
+        #expect(replies["replies"] == .array([.object([node: ["ok": .string("add consumer \(slow)")]])]))
+        try await QueuePauseTests.waitForConsumers(1, on: slow, broker: broker)
+        replies = try await Self.node(["broadcast", node, "add_consumer", "--arguments", #"{"queue": "elsewhere"}"#])
+        #expect(replies["replies"]?.arrayValue?.first?[node]?["error"]?.stringValue?.contains("only its configured queues") == true)
+        await broker.close()
+        #expect(await worker.stop() == 0)
+    }
+
+    @Test("allowed in control.allow, pool_grow and pool_shrink change a queue's children and shutdown stops the node warmly")
+    func poolAndShutdown() async throws {
+        guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }
+        let setup = try TestSetup(extra: "control:\n  allow: [ping, pool_grow, pool_shrink, shutdown]\n")
+        defer { setup.tearDown() }
+        let worker = try await Self.start(setup)
+        let node = setup.nodeName
+        let slow = setup.queue("slow")
+        let broker = try await BrokerIO.open()
+        var replies = try await Self.node(["broadcast", node, "pool_grow", "--arguments", #"{"n": 2, "queue": "\#(slow)"}"#])
+        #expect(replies["replies"] == .array([.object([node: ["ok": "pool will grow"]])]))
+        try await QueuePauseTests.waitForConsumers(3, on: slow, broker: broker)
+        replies = try await Self.node(["broadcast", node, "pool_shrink", "--arguments", #"{"n": 5, "queue": "\#(slow)"}"#])
+        #expect(replies["replies"] == .array([.object([node: ["ok": "pool will shrink"]])]))
+        try await QueuePauseTests.waitForConsumers(1, on: slow, broker: broker)
+        // Several queues: pool_grow must name one.
+        replies = try await Self.node(["broadcast", node, "pool_grow"])
+        #expect(replies["replies"]?.arrayValue?.first?[node]?["error"]?.stringValue?.contains("needs queue") == true)
+        replies = try await Self.node(["broadcast", node, "shutdown"])
+        #expect(replies["replies"] == .array([.object([node: ["ok": "shutting down warmly"]])]))
+        #expect(await worker.exitStatus() == 0)
+        #expect(worker.log.contains { $0.contains("shutdown asked for by remote control") })
+        await broker.close()
     }
 
     @Test("inspect ping, stats, registered and active_queues get the shapes Celery's client and Flower read")

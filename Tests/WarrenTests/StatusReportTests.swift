@@ -38,6 +38,24 @@ struct StatusReportTests {
         #expect(table.contains("waiting for a retry or countdown: 2"))
     }
 
+    @Test("a paused queue shows as paused, with a line on how to resume it")
+    func pausedQueue() {
+        let metrics = WarrenMetrics()
+        metrics.children(queue: "fast", alive: 0, ready: 0, paused: true)
+        var report = StatusReport.make(
+            configuration: configuration, time: Date(), counts: nil, waiting: nil, samples: Self.samples(metrics), previous: nil,
+            interval: nil)
+        #expect(report.queues[0].paused == true)
+        #expect(report.table.contains { $0.hasPrefix("fast") && $0.contains("paused") })
+        #expect(report.table.contains { $0.contains("queue resume") })
+        metrics.children(queue: "fast", alive: 1, ready: 1, paused: false)
+        report = StatusReport.make(
+            configuration: configuration, time: Date(), counts: nil, waiting: nil, samples: Self.samples(metrics), previous: nil,
+            interval: nil)
+        #expect(report.queues[0].paused == false)
+        #expect(!report.table.joined().contains("paused"))
+    }
+
     @Test("without broker or supervisor, figures are absent and the table says so, not zero")
     func nothingReachable() {
         let report = StatusReport.make(

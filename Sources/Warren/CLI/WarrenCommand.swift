@@ -15,7 +15,7 @@ enum CLIContext {
     }
 }
 
-/// The command line every Warren worker binary gets: `run`, `publish`, `status`, `dlq`, `schedule`, `check-config`.
+/// The command line every Warren worker binary gets: `run`, `publish`, `status`, `dlq`, `schedule`, `queue`, `check-config`.
 struct WarrenCommand: AsyncParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(
@@ -24,7 +24,8 @@ struct WarrenCommand: AsyncParsableCommand {
             discussion: "Tasks: \(CLIContext.worker.registry.names.joined(separator: ", "))",
             version: WarrenVersion.current,
             subcommands: [
-                RunCommand.self, PublishCommand.self, StatusCommand.self, DLQCommand.self, ScheduleCommand.self, CheckConfigCommand.self,
+                RunCommand.self, PublishCommand.self, StatusCommand.self, DLQCommand.self, ScheduleCommand.self, QueueCommand.self,
+                CheckConfigCommand.self,
                 ChildCommand.self,
             ])
     }

@@ -19,6 +19,7 @@ import Synchronization
 /// | `warren_dead_letters_total` | queue, reason |
 /// | `warren_queue_messages`, `warren_queue_consumers` | queue (from the broker) |
 /// | `warren_children`, `warren_children_ready` | queue |
+/// | `warren_queue_paused` | queue: 1 while paused (`cancel_consumer`, `queue pause`), else 0 |
 /// | `warren_child_restarts_total` | queue, reason (`crashed`, `killed`, `time-limit`) |
 /// | `warren_child_recycles_total` | queue, reason (`max-tasks`, `max-memory`) |
 /// | `warren_broker_reconnects_total` | queue |
@@ -94,9 +95,10 @@ package final class WarrenMetrics: Sendable {
     }
 
     /// Children of `queue`: alive (processes) and ready (holding a live consumer).
-    func children(queue: String, alive: Int, ready: Int) {
+    func children(queue: String, alive: Int, ready: Int, paused: Bool = false) {
         Gauge(label: "warren_children", dimensions: [("queue", queue)], factory: factory).record(alive)
         Gauge(label: "warren_children_ready", dimensions: [("queue", queue)], factory: factory).record(ready)
+        Gauge(label: "warren_queue_paused", dimensions: [("queue", queue)], factory: factory).record(paused ? 1 : 0)
     }
 
     /// What the broker says of `queue`: messages ready and consumers.

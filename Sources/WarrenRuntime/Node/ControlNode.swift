@@ -31,26 +31,22 @@ final class ControlNode: Sendable {
     private let node: String
     private let logger: Logger
     private let facts: @Sendable () async -> NodeFacts
-    private let revoke: @Sendable ([String], Bool) async -> Void
-    private let eventsChanged: @Sendable (Bool) async -> Void
+    private let command: @Sendable (ControlState.Command) async -> Void
     private let running = Mutex<Task<Void, Never>?>(nil)
     private let state: Mutex<ControlState>
 
     /// - Parameters:
     ///   - facts: What the supervisor knows now (asked for each request and heartbeat).
-    ///   - revoke: Records ids as revoked node-wide and tells the children; with `true`, also
-    ///     kills the children running them.
-    ///   - eventsChanged: Tells the children to send task events, or to stop.
+    ///   - command: Does what a request asks of the supervisor (revoke, pause a queue, ...).
     init(
         configuration: WarrenConfiguration, node: String, logger: Logger, facts: @escaping @Sendable () async -> NodeFacts,
-        revoke: @escaping @Sendable ([String], Bool) async -> Void, eventsChanged: @escaping @Sendable (Bool) async -> Void
+        command: @escaping @Sendable (ControlState.Command) async -> Void
     ) {
         self.configuration = configuration
         self.node = node
         self.logger = logger
         self.facts = facts
-        self.revoke = revoke
-        self.eventsChanged = eventsChanged
+        self.command = command
         state = Mutex(ControlState(node: node, control: configuration.control, events: configuration.events))
     }
 
@@ -186,12 +182,8 @@ final class ControlNode: Sendable {
                     headers: ["ticket": ticket.map(AMQPValue.string) ?? .void, "clock": .int64(Int64(clamping: clock))],
                     deliveryMode: .transient)
                 io.publishLater(body, exchange: ControlRequest.replyExchange, routingKey: routingKey, properties: properties, on: 2)
-            case .revoke(let ids, let terminate):
-                await revoke(ids, terminate)
-                logger.info("tasks revoked", metadata: ["task.id": "\(ErrorText.bounded(ids.joined(separator: ","), maxBytes: 1024))"])
-            case .eventsChanged(let on):
-                await eventsChanged(on)
-                logger.info(on ? "task events enabled" : "task events disabled", metadata: ["node": "\(node)"])
+            case .command(let command):
+                await self.command(command)
             case .log(let line):
                 let metadata = line.metadata.mapValues { Logger.MetadataValue.string(ErrorText.bounded($0, maxBytes: 512)) }
                 switch line.level {

@@ -13,13 +13,27 @@ struct ControlState: Sendable {
     enum Action: Sendable, Equatable {
         /// Publish `body` to `reply.celery.pidbox` with this routing key and headers.
         case reply(routingKey: String, ticket: String?, clock: UInt64, body: [UInt8])
+        /// Something the supervisor must do.
+        case command(Command)
+        /// A line for the supervisor's log.
+        case log(LogLine)
+    }
+
+    /// What a request asks of the supervisor (``ControlNode`` hands it over).
+    enum Command: Sendable, Equatable {
         /// Record these ids as revoked node-wide and tell every child; with `terminate`, kill the
         /// children running them.
         case revoke([String], terminate: Bool)
         /// Task events were switched on or off.
         case eventsChanged(Bool)
-        /// A line for the supervisor's log.
-        case log(LogLine)
+        /// `cancel_consumer`: the queue's children stop warmly, none starts until resumed.
+        case pauseQueue(String)
+        /// `add_consumer` of a paused queue: its children start again.
+        case resumeQueue(String)
+        /// `pool_grow` (positive) / `pool_shrink` (negative): child slots of the queue.
+        case resizePool(queue: String, by: Int)
+        /// `shutdown`: a warm shutdown, as SIGTERM.
+        case shutdown
     }
 
     /// A log line, with its level.
@@ -53,6 +67,7 @@ struct ControlState: Sendable {
     /// The methods whose replies read ``NodeFacts``.
     static let methodsReadingFacts: Set<String> = [
         "stats", "registered", "active_queues", "revoked", "conf", "report", "active", "query_task", "revoke",
+        "add_consumer", "cancel_consumer", "pool_grow", "pool_shrink",
     ]
 
     /// Whether a request needs the facts of the moment: one for this node, allowed, whose reply
@@ -155,14 +170,71 @@ struct ControlState: Sendable {
         case "enable_events":
             if eventsEnabled { return (Self.ok("task events already enabled"), []) }
             eventsEnabled = true
-            return (Self.ok("task events enabled"), [.eventsChanged(true)])
+            return (Self.ok("task events enabled"), [.command(.eventsChanged(true))])
         case "disable_events":
             if !eventsEnabled { return (Self.ok("task events already disabled"), []) }
             eventsEnabled = false
-            return (Self.ok("task events disabled"), [.eventsChanged(false)])
+            return (Self.ok("task events disabled"), [.command(.eventsChanged(false))])
+        case "cancel_consumer", "add_consumer":
+            return consumer(method, arguments, facts: facts)
+        case "pool_grow", "pool_shrink":
+            return resizePool(method, arguments, facts: facts)
+        case "shutdown":
+            return (Self.ok("shutting down warmly"), [.command(.shutdown)])
         default:
             return (Self.error("\(method) is not supported by Warren yet"), [])
         }
+    }
+
+    /// `cancel_consumer(queue)` / `add_consumer(queue)`: pause or resume a configured queue. Warren
+    /// consumes only the queues of its config, so `add_consumer` of another queue is refused (its
+    /// exchange and routing key arguments are not read).
+    private func consumer(_ method: String, _ arguments: JSONObject, facts: NodeFacts) -> (JSONValue, [Action]) {
+        guard let queue = arguments["queue"]?.stringValue, !queue.isEmpty, queue.utf8.count <= 255 else {
+            return (Self.error("\(method) needs queue: the name of a queue"), [])
+        }
+        guard facts.queues.contains(where: { $0.name == queue }) else {
+            return (
+                Self.error(
+                    "no queue \(ErrorText.quoted(queue, limit: 80)) in this node's config; Warren consumes only its configured queues"),
+                []
+            )
+        }
+        let paused = facts.paused.contains(queue)
+        if method == "cancel_consumer" {
+            return (Self.ok("no longer consuming from \(queue)"), paused ? [] : [.command(.pauseQueue(queue))])
+        }
+        // A configured name, quoted as Celery's repr does.
+        if !paused { return (Self.ok("already consuming from '\(queue)'"), []) }
+        return (Self.ok("add consumer \(queue)"), [.command(.resumeQueue(queue))])
+    }
+
+    /// `pool_grow(n)` / `pool_shrink(n)`: `n` (1 to 100, default 1) child processes more or fewer
+    /// for `queue` (Warren's argument; it may be left out when the node has one queue).
+    private func resizePool(_ method: String, _ arguments: JSONObject, facts: NodeFacts) -> (JSONValue, [Action]) {
+        let n: Int
+        switch arguments["n"] {
+        case nil, .null?: n = 1
+        case .int(let value)? where (1...100).contains(value): n = Int(value)
+        default: return (Self.error("\(method): n must be a whole number from 1 to 100"), [])
+        }
+        let queue: String
+        if let named = arguments["queue"]?.stringValue {
+            guard facts.queues.contains(where: { $0.name == named }) else {
+                return (Self.error("\(method): no queue \(ErrorText.quoted(named, limit: 80)) in this node's config"), [])
+            }
+            queue = named
+        } else if facts.queues.count == 1 {
+            queue = facts.queues[0].name
+        } else {
+            return (
+                Self.error(
+                    "\(method) needs queue: this node has \(facts.queues.count) queues, each with its own children "
+                        + "(\(facts.queues.map(\.name).joined(separator: ", ")))"), []
+            )
+        }
+        let grow = method == "pool_grow"
+        return (Self.ok(grow ? "pool will grow" : "pool will shrink"), [.command(.resizePool(queue: queue, by: grow ? n : -n))])
     }
 
     private func revoke(_ arguments: JSONObject, running: Set<String>) -> (JSONValue, [Action]) {
@@ -177,9 +249,9 @@ struct ControlState: Sendable {
             // As Celery: the ids terminated, of those running now (the child running one is killed).
             let terminated = ids.filter(running.contains)
             let text = terminated.isEmpty ? "terminate: tasks unknown" : "terminate: \(terminated.joined(separator: ", "))"
-            return (Self.ok(text), [.revoke(ids, terminate: true)])
+            return (Self.ok(text), [.command(.revoke(ids, terminate: true))])
         }
-        return (Self.ok("tasks \(ids.joined(separator: ", ")) flagged as revoked"), [.revoke(ids, terminate: false)])
+        return (Self.ok("tasks \(ids.joined(separator: ", ")) flagged as revoked"), [.command(.revoke(ids, terminate: false))])
     }
 
     /// A task id or a list of them, each 1 to 255 bytes, at most ``ControlRequest/maxItems``.

@@ -52,6 +52,8 @@ struct NodeFacts: Sendable, Equatable {
     var registered: [String]
     var exchange: String
     var queues: [QueueFacts]
+    /// Queues paused now (`cancel_consumer`, `queue pause`).
+    var paused: Set<String> = []
     var running: [RunningTask]
     /// Ids revoked on this node, oldest first.
     var revoked: [String]
@@ -68,5 +70,6 @@ struct NodeFacts: Sendable, Equatable {
 
     static func == (a: NodeFacts, b: NodeFacts) -> Bool {
         a.pid == b.pid && a.totals == b.totals && a.running == b.running && a.revoked == b.revoked && a.registered == b.registered
+            && a.paused == b.paused
     }
 }

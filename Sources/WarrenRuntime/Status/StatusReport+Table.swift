@@ -9,7 +9,8 @@ extension StatusReport {
         let rows = queues.map { q -> [String] in
             [
                 ErrorText.cell(q.name, width: 255), Self.count(q.messages), Self.count(q.consumers),
-                q.children.map { "\(q.childrenReady ?? 0)/\($0)" } ?? "-", Self.rate(q.deliveredPerSecond), Self.rate(q.ackedPerSecond),
+                q.paused == true ? "paused" : q.children.map { "\(q.childrenReady ?? 0)/\($0)" } ?? "-", Self.rate(q.deliveredPerSecond),
+                Self.rate(q.ackedPerSecond),
                 Self.count(q.tasksTotal), Self.count(q.retriesTotal), Self.count(q.deadLettersTotal), Self.seconds(q.lagP50Seconds),
                 Self.seconds(q.lagP99Seconds),
             ]
@@ -38,6 +39,9 @@ extension StatusReport {
                 + "waiting for a retry or countdown: \(Self.count(waiting))")
         if !supervisorReachable {
             out.append("(no supervisor figures: children, rates and lag come from a running `run` with metrics enabled)")
+        }
+        if queues.contains(where: { $0.paused == true }) {
+            out.append("(paused: its children stopped by `queue pause` or Celery's cancel_consumer; `queue resume` starts them)")
         }
         if queues.contains(where: { $0.children != nil && ($0.childrenReady ?? 0) < ($0.children ?? 0) }) {
             out.append("(children x/y: x of y child processes hold a live consumer; the others are starting or reconnecting)")

@@ -17,6 +17,8 @@ package struct StatusReport: Codable, Sendable, Equatable {
         /// Child processes the supervisor runs for it, and how many hold a live consumer.
         package var children: Int?
         package var childrenReady: Int?
+        /// Paused by remote control (`cancel_consumer`, `queue pause`): no children until resumed.
+        package var paused: Bool?
         /// Deliveries taken up per second (handlers started), over the last interval.
         package var deliveredPerSecond: Double?
         /// Deliveries acknowledged per second (tasks that ended in any way but `requeued`:
@@ -68,6 +70,7 @@ extension StatusReport {
             let labels = ["queue": queue.name]
             q.children = Int(samples.sum("warren_children", labels))
             q.childrenReady = Int(samples.sum("warren_children_ready", labels))
+            q.paused = samples.sum("warren_queue_paused", labels) > 0
             let total = samples.sum("warren_tasks_total", labels)
             q.tasksTotal = Int(total)
             q.succeededTotal = Int(samples.sum("warren_tasks_total", ["queue": queue.name, "outcome": "succeeded"]))

@@ -98,12 +98,7 @@ package final class Supervisor {
         perform(state.start(Self.slotKeys(configuration), now: .now))
         Task {
             // The first signal starts a warm shutdown, the second stops at once.
-            while await stop.first() != nil {
-                // The token goes to another supervisor now, not after the children finished.
-                self.shuttingDown = true
-                self.stopScheduler()
-                self.perform(self.state.shutdownRequested(timeout: self.configuration.shutdownTimeout))
-            }
+            while await stop.first() != nil { self.beginShutdown() }
         }
         Task {
             while await hangups.first() != nil { self.perform(self.state.reloadRequested()) }
@@ -129,6 +124,15 @@ package final class Supervisor {
         await scheduler?.stop()
         await controlNode?.stop()  // worker-offline
         return status
+    }
+
+    /// A shutdown signal (or `shutdown` by remote control): the first starts a warm shutdown,
+    /// the next stops at once.
+    private func beginShutdown() {
+        // The token goes to another supervisor now, not after the children finished.
+        shuttingDown = true
+        stopScheduler()
+        perform(state.shutdownRequested(timeout: configuration.shutdownTimeout))
     }
 
     // MARK: - Schedules
@@ -170,10 +174,30 @@ package final class Supervisor {
         guard configuration.control.enabled else { return }
         let node = ControlNode(
             configuration: configuration, node: configuration.resolvedNodeName(hostname: HostName.current), logger: logger,
-            facts: { await self.nodeFacts() }, revoke: { await self.revokeTasks($0, terminate: $1) },
-            eventsChanged: { await self.switchTaskEvents($0) })
+            facts: { await self.nodeFacts() }, command: { await self.perform($0) })
         controlNode = node
         node.start()
+    }
+
+    /// Does what a remote-control request asks (``ControlState/Command``), with a log line.
+    private func perform(_ command: ControlState.Command) {
+        switch command {
+        case .revoke(let ids, let terminate):
+            logger.info("tasks revoked", metadata: ["task.id": "\(ErrorText.bounded(ids.joined(separator: ","), maxBytes: 1024))"])
+            revokeTasks(ids, terminate: terminate)
+        case .eventsChanged(let on):
+            logger.info(on ? "task events enabled" : "task events disabled")
+            switchTaskEvents(on)
+        case .pauseQueue(let queue):
+            perform(state.pauseRequested(queue))
+        case .resumeQueue(let queue):
+            perform(state.resumeRequested(queue, now: .now))
+        case .resizePool(let queue, let delta):
+            perform(state.resizeRequested(queue, by: delta, now: .now).actions)
+        case .shutdown:
+            logger.warning("shutdown asked for by remote control")
+            beginShutdown()
+        }
     }
 
     /// Records `ids` as revoked node-wide and tells every live child; with `terminate`, then
@@ -243,7 +267,8 @@ package final class Supervisor {
                 heartbeat: Double(config.broker.heartbeat.components.seconds)),
             prefetchCount: config.queues.reduce(0) { $0 + $1.children * $1.prefetch }, rusage: rusage, registered: registry.names,
             exchange: config.exchange, queues: config.queues.map { .init(name: $0.name, durable: true, type: $0.type.rawValue) },
-            running: running.sorted { $0.id < $1.id }, revoked: revoked.ids(now: Date()), conf: conf, version: WarrenVersion.current)
+            paused: state.paused, running: running.sorted { $0.id < $1.id }, revoked: revoked.ids(now: Date()), conf: conf,
+            version: WarrenVersion.current)
     }
 
     /// Every child slot `configuration` asks for, in order.
@@ -384,7 +409,7 @@ package final class Supervisor {
     private func reportStatus() {
         for queue in configuration.queues {
             let count = state.childCount(queue: queue.name)
-            metrics.children(queue: queue.name, alive: count.alive, ready: count.ready)
+            metrics.children(queue: queue.name, alive: count.alive, ready: count.ready, paused: state.paused.contains(queue.name))
         }
         // A child whose exit was taken is in the state's count, the others in their tracker.
         let live = children.filter { state.isLive($0.key) }.values.reduce(0) { $0 + $1.tasks.finished }
@@ -491,6 +516,15 @@ package final class Supervisor {
             logger.warning("a reloaded child is not consuming yet; replacing its predecessor anyway", metadata: ["child": "\(key)"])
         case .reloaded(let count):
             logger.info("reloaded", metadata: ["children": "\(count)"])
+            if !state.paused.isEmpty {
+                logger.info("queues stay paused", metadata: ["queues": "\(state.paused.sorted().joined(separator: ","))"])
+            }
+        case .queuePaused(let queue, let stopping):
+            logger.info("queue paused: its children stop warmly", metadata: ["queue": "\(queue)", "children": "\(stopping)"])
+        case .queueResumed(let queue):
+            logger.info("queue resumed", metadata: ["queue": "\(queue)"])
+        case .poolResized(let queue, let count):
+            logger.info("pool resized", metadata: ["queue": "\(queue)", "children": "\(count)"])
         }
     }
 }

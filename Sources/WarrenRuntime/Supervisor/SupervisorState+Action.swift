@@ -112,5 +112,10 @@ extension SupervisorState {
         /// The reload gave up waiting for a new child to consume and stops its predecessor anyway.
         case reloadStepNotReady(SlotKey)
         case reloaded(children: Int)
+        /// A queue was paused; `stopping` of its children stop warmly.
+        case queuePaused(String, stopping: Int)
+        case queueResumed(String)
+        /// `pool_grow` / `pool_shrink`: the queue has this many child slots now.
+        case poolResized(String, children: Int)
     }
 }

@@ -25,6 +25,9 @@ import WarrenCore
 ///   one, or the shutdown timeout, sends a second SIGTERM, then SIGKILL 10 s later.
 /// - A reload replaces the children one by one, each new one consuming (or 30 s) before its
 ///   predecessor gets SIGTERM.
+/// - A paused queue (`cancel_consumer`, `queue pause`) keeps no child: its children stop warmly
+///   and none starts until it is resumed; a reload keeps it paused. A pool grown or shrunk at
+///   run time (`pool_grow`, `pool_shrink`) goes back to the config's `children` on a reload.
 struct SupervisorState: Sendable {
     /// Restart delays: 1 s after a child's first failure in a row (or after it consumed again),
     /// doubling up to 30 s. No jitter: a restart costs the broker nothing until the child connects,
@@ -95,6 +98,8 @@ struct SupervisorState: Sendable {
     private(set) var announcedReady = false
     /// Tasks finished by children whose exit was taken (the live ones' count is the I/O side's).
     private(set) var tasksFinishedByExitedChildren = 0
+    /// Queues paused by `cancel_consumer` or `queue pause`: their slots keep no child.
+    private(set) var paused: Set<String> = []
 
     init() {}
 
@@ -140,7 +145,10 @@ struct SupervisorState: Sendable {
         guard let key = spawning.removeValue(forKey: id) else { return [] }
         children[id] = Child(key: key)
         var actions: [Action] = [.note(.childStarted(key, id))]
-        if slots[key]?.spawning == id {
+        if slots[key]?.spawning == id, paused.contains(key.queue) {
+            slots[key]?.spawning = nil
+            actions.append(.signal(id, SIGTERM))  // its queue was paused while it was spawned
+        } else if slots[key]?.spawning == id {
             slots[key]?.spawning = nil
             slots[key]?.child = id
             slots[key]?.startedAt = now
@@ -163,7 +171,7 @@ struct SupervisorState: Sendable {
                 reload = .replacing(remaining: remaining, step: nil)
                 actions += nextReloadStep()
             }
-            if !isShuttingDown, slots[key]?.child == nil {
+            if !isShuttingDown, !paused.contains(key.queue), slots[key]?.child == nil {
                 let delay = nextRestartDelay(key, now: now)
                 actions.append(.scheduleRestart(key, after: delay))
             }
@@ -173,7 +181,8 @@ struct SupervisorState: Sendable {
 
     /// A restart asked for by ``Action/scheduleRestart(_:after:)`` is due.
     mutating func restartTimerFired(_ key: SlotKey, now: ContinuousClock.Instant) -> [Action] {
-        guard !isShuttingDown, let slot = slots[key], slot.child == nil, slot.spawning == nil else { return [] }
+        guard !isShuttingDown, !paused.contains(key.queue), let slot = slots[key], slot.child == nil, slot.spawning == nil
+        else { return [] }
         return [spawn(key)]
     }
 
@@ -408,6 +417,8 @@ struct SupervisorState: Sendable {
         for key in keys {
             slots[key, default: Slot(startedAt: now)].failures = 0
         }
+        // A queue the new config dropped is no longer paused (were it added back, it would run).
+        paused = paused.filter { queue in keys.contains { $0.queue == queue } }
         reload = .replacing(remaining: keys, step: nil)
         return actions + nextReloadStep()
     }
@@ -422,8 +433,8 @@ struct SupervisorState: Sendable {
         guard case .replacing(var remaining, nil) = reload else { return [] }
         while !remaining.isEmpty {
             let key = remaining.removeFirst()
-            // A child being spawned for it already reads the new config.
-            guard let slot = slots[key], slot.spawning == nil else { continue }
+            // A child being spawned for it already reads the new config; a paused queue has none.
+            guard let slot = slots[key], slot.spawning == nil, !paused.contains(key.queue) else { continue }
             reloadSteps += 1
             let predecessor = slot.child
             slots[key]?.child = nil  // it finishes its tasks once the new one consumes
@@ -453,5 +464,69 @@ struct SupervisorState: Sendable {
         guard reloadAgain else { return [] }
         reloadAgain = false
         return reloadRequested()
+    }
+}
+
+// MARK: - Pause, resume and the pool's size at run time
+
+extension SupervisorState {
+    /// How many slots `queue` has now (the config's `children`, unless grown or shrunk since).
+    func slotCount(queue: String) -> Int { slots.keys.filter { $0.queue == queue }.count }
+
+    /// `cancel_consumer` or `queue pause`: `queue`'s children stop warmly (they finish their
+    /// running tasks; the prefetched ones go back to the queue) and none starts until
+    /// ``resumeRequested(_:now:)``. An unknown or already paused queue: nothing to do.
+    mutating func pauseRequested(_ queue: String) -> [Action] {
+        guard phase == .running, !paused.contains(queue), slots.keys.contains(where: { $0.queue == queue }) else { return [] }
+        paused.insert(queue)
+        var actions: [Action] = []
+        for key in slots.keys.sorted() where key.queue == queue {
+            // Out of its slot: its exit is a stop, not a death (a spawn under way is stopped when it starts).
+            if let child = slots[key]?.child {
+                slots[key]?.child = nil
+                actions.append(.signal(child, SIGTERM))
+            }
+        }
+        return [.note(.queuePaused(queue, stopping: actions.count))] + actions
+    }
+
+    /// `add_consumer` or `queue resume`: `queue`'s slots get children again, at once (children
+    /// still finishing their tasks from the pause are not waited for).
+    mutating func resumeRequested(_ queue: String, now: ContinuousClock.Instant) -> [Action] {
+        guard paused.remove(queue) != nil else { return [] }
+        var actions: [Action] = [.note(.queueResumed(queue))]
+        guard phase == .running else { return actions }
+        for key in slots.keys.sorted() where key.queue == queue {
+            guard let slot = slots[key], slot.child == nil, slot.spawning == nil else { continue }
+            slots[key]?.failures = 0
+            slots[key]?.startedAt = now
+            actions.append(spawn(key))
+        }
+        return actions
+    }
+
+    /// `pool_grow` / `pool_shrink`: `queue` gets `delta` more (or fewer) child slots, keeping at
+    /// least one; the new ones start now (unless paused), the highest-numbered go first and
+    /// their children stop warmly. A reload goes back to the config's `children`.
+    /// - Returns: The actions, and the number of slots the queue has after.
+    mutating func resizeRequested(_ queue: String, by delta: Int, now: ContinuousClock.Instant) -> (actions: [Action], slots: Int) {
+        let keys = slots.keys.filter { $0.queue == queue }.sorted()
+        guard phase == .running, reload == nil, !keys.isEmpty, delta != 0 else { return ([], keys.count) }
+        var actions: [Action] = []
+        if delta > 0 {
+            let top = keys.last?.slot ?? 0
+            for number in (top + 1)...(top + delta) {
+                let key = SlotKey(queue: queue, slot: number)
+                slots[key] = Slot(startedAt: now)
+                if !paused.contains(queue) { actions.append(spawn(key)) }
+            }
+        } else {
+            for key in keys.reversed().prefix(min(-delta, keys.count - 1)) {
+                // A spawn under way for it is stopped when it starts (its slot is gone).
+                if let child = slots.removeValue(forKey: key)?.child { actions.append(.signal(child, SIGTERM)) }
+            }
+        }
+        let count = slotCount(queue: queue)
+        return ([.note(.poolResized(queue, children: count))] + actions, count)
     }
 }

@@ -190,6 +190,11 @@ final class DemoWorker: Sendable {
     /// Sends SIGTERM and returns the exit status after the warm shutdown.
     func stop() async -> Int32 {
         if process.isRunning { process.terminate() }
+        return await exitStatus()
+    }
+
+    /// Waits for the supervisor to exit (by itself: nothing is sent) and returns its status.
+    func exitStatus() async -> Int32 {
         let status = await withCheckedContinuation { c in
             DispatchQueue.global().async { [process] in
                 process.waitUntilExit()

@@ -103,7 +103,7 @@ struct ControlStateTests {
         #expect(try reply(actions)["error"]?.stringValue?.contains("not allowed") == true)
         actions = send(&s, request("revoke", ["task_id": 5]))
         #expect(try reply(actions)["error"] != nil)
-        #expect(!actions.contains { if case .revoke = $0 { return true } else { return false } })
+        #expect(!actions.contains { if case .command = $0 { return true } else { return false } })
         actions = send(&s, request("revoke", ["task_id": .array(Array(repeating: "x", count: 1_001))]))
         #expect(try reply(actions)["error"] != nil)
         actions = send(&s, request("ping", replyTo: nil))
@@ -153,10 +153,10 @@ struct ControlStateTests {
     func revoke() throws {
         var s = state()
         var actions = send(&s, request("revoke", ["task_id": "a"]))
-        #expect(actions.contains(.revoke(["a"], terminate: false)))
+        #expect(actions.contains(.command(.revoke(["a"], terminate: false))))
         #expect(try reply(actions) == ["ok": "tasks a flagged as revoked"])
         actions = send(&s, request("revoke", ["task_id": ["a", "t-1"], "terminate": true, "signal": "SIGKILL"]))
-        #expect(actions.contains(.revoke(["a", "t-1"], terminate: true)))
+        #expect(actions.contains(.command(.revoke(["a", "t-1"], terminate: true))))
         #expect(try reply(actions) == ["ok": "terminate: t-1"])
         actions = send(&s, request("revoke", ["task_id": "a", "terminate": true]))
         #expect(try reply(actions) == ["ok": "terminate: tasks unknown"])
@@ -166,12 +166,62 @@ struct ControlStateTests {
     func events() throws {
         var s = state()
         var actions = send(&s, request("enable_events"))
-        #expect(actions.contains(.eventsChanged(true)) && s.eventsEnabled)
+        #expect(actions.contains(.command(.eventsChanged(true))) && s.eventsEnabled)
         #expect(try reply(actions) == ["ok": "task events enabled"])
         actions = send(&s, request("enable_events"))
         #expect(try reply(actions) == ["ok": "task events already enabled"])
         actions = send(&s, request("disable_events"))
-        #expect(actions.contains(.eventsChanged(false)) && !s.eventsEnabled)
+        #expect(actions.contains(.command(.eventsChanged(false))) && !s.eventsEnabled)
+    }
+
+    @Test("cancel_consumer pauses a configured queue and add_consumer resumes it, with Celery's replies; other queues are refused")
+    func consumers() throws {
+        var s = state()
+        var actions = send(&s, request("cancel_consumer", ["queue": "default"]))
+        #expect(actions.contains(.command(.pauseQueue("default"))))
+        #expect(try reply(actions) == ["ok": "no longer consuming from default"])
+        actions = send(&s, request("add_consumer", ["queue": "default"]))
+        #expect(try reply(actions) == ["ok": "already consuming from 'default'"])
+        #expect(!actions.contains { if case .command = $0 { return true } else { return false } })
+        var paused = Self.facts
+        paused.paused = ["default"]
+        actions = s.received(request("add_consumer", ["queue": "default"]), clock: nil, expires: nil, now: now, facts: paused)
+        #expect(actions.contains(.command(.resumeQueue("default"))))
+        #expect(try reply(actions) == ["ok": "add consumer default"])
+        actions = s.received(request("cancel_consumer", ["queue": "default"]), clock: nil, expires: nil, now: now, facts: paused)
+        #expect(try reply(actions) == ["ok": "no longer consuming from default"])
+        #expect(!actions.contains { if case .command = $0 { return true } else { return false } })
+        for bad: JSONObject in [["queue": "other"], [:], ["queue": 5], ["queue": .string(String(repeating: "q", count: 300))]] {
+            actions = send(&s, request("add_consumer", bad))
+            #expect(try reply(actions)["error"] != nil)
+            #expect(!actions.contains { if case .command = $0 { return true } else { return false } })
+        }
+        #expect(s.needsFacts(request("cancel_consumer", ["queue": "default"])))
+    }
+
+    @Test(
+        "pool_grow, pool_shrink and shutdown are refused unless allowed; then they resize a queue's children (n 1 to 100) and stop warmly")
+    func poolAndShutdown() throws {
+        var s = state()
+        #expect(try reply(send(&s, request("pool_grow")))["error"]?.stringValue?.contains("not allowed") == true)
+        s = state(allow: ControlConfig.knownMethods)
+        var actions = send(&s, request("pool_grow"))  // one queue: it need not be named
+        #expect(actions.contains(.command(.resizePool(queue: "default", by: 1))))
+        #expect(try reply(actions) == ["ok": "pool will grow"])
+        actions = send(&s, request("pool_shrink", ["n": 3, "queue": "default"]))
+        #expect(actions.contains(.command(.resizePool(queue: "default", by: -3))))
+        #expect(try reply(actions) == ["ok": "pool will shrink"])
+        for bad: JSONObject in [["n": 0], ["n": 101], ["n": "2"], ["n": 1.5], ["queue": "other"]] {
+            actions = send(&s, request("pool_grow", bad))
+            #expect(try reply(actions)["error"] != nil)
+            #expect(!actions.contains { if case .command = $0 { return true } else { return false } })
+        }
+        var two = Self.facts
+        two.queues.append(.init(name: "slow", durable: true, type: "quorum"))
+        actions = s.received(request("pool_grow"), clock: nil, expires: nil, now: now, facts: two)
+        #expect(try reply(actions)["error"]?.stringValue?.contains("needs queue") == true)
+        actions = send(&s, request("shutdown"))
+        #expect(actions.contains(.command(.shutdown)))
     }
 
     @Test("only an allowed request for this node whose reply reads them needs the supervisor's facts")

@@ -487,4 +487,102 @@ struct SupervisorStateTests {
         #expect(replacing.childReady(c(2)) == [.note(.childConsuming(a, c(2)))])  // no reload step left
         #expect(replacing.reloadStepTimedOut(1) == [])
     }
+
+    // MARK: - Pause, resume, pool size
+
+    @Test("a paused queue's children stop warmly and are not restarted; resume starts them again at once")
+    func pauseAndResume() {
+        var state = pool([a, b])
+        #expect(state.pauseRequested("q") == [.note(.queuePaused("q", stopping: 2)), .signal(c(1), SIGTERM), .signal(c(2), SIGTERM)])
+        #expect(state.pauseRequested("q") == [])  // already paused
+        #expect(state.pauseRequested("nosuch") == [])
+        #expect(counts(state) == [0, 0])
+        #expect(state.paused == ["q"])
+        // Their clean exit is a stop, not a death: no restart, no backoff.
+        #expect(
+            state.childExited(c(1), exit: .exited(0), running: [], finished: 3, now: t0) == [
+                .note(.childStopped(a, c(1), .exited(0), running: []))
+            ])
+        #expect(state.restartTimerFired(a, now: t0) == [])
+        // Resumed while c2 still finishes its tasks: both slots get a child now.
+        #expect(state.resumeRequested("q", now: t0) == [.note(.queueResumed("q")), .spawn(a, c(3)), .spawn(b, c(4))])
+        #expect(state.resumeRequested("q", now: t0) == [])
+        #expect(
+            state.childExited(c(2), exit: .exited(0), running: [], finished: 1, now: t0) == [
+                .note(.childStopped(b, c(2), .exited(0), running: []))
+            ])
+        _ = state.childStarted(c(3), now: t0)
+        _ = state.childStarted(c(4), now: t0)
+        _ = state.childReady(c(3))
+        _ = state.childReady(c(4))
+        #expect(counts(state) == [2, 2])
+    }
+
+    @Test("a child spawned or restarting when its queue is paused is stopped when it starts, or not started")
+    func pauseDuringSpawn() {
+        var state = pool([a], ready: false)
+        _ = state.childExited(c(1), exit: .exited(1), running: [], finished: 0, now: t0)
+        #expect(state.pauseRequested("q") == [.note(.queuePaused("q", stopping: 0))])
+        #expect(state.restartTimerFired(a, now: t0) == [])  // the pending restart does nothing
+        #expect(state.resumeRequested("q", now: t0) == [.note(.queueResumed("q")), .spawn(a, c(2))])
+        _ = state.pauseRequested("q")
+        #expect(state.childStarted(c(2), now: t0) == [.note(.childStarted(a, c(2))), .signal(c(2), SIGTERM)])
+        #expect(counts(state) == [0, 0])
+        #expect(state.spawnFailed(c(9), now: t0) == [])
+    }
+
+    @Test("a reload keeps a queue paused: its slots get no child; a queue the new config drops is no longer paused")
+    func reloadKeepsPause() {
+        let other = Key(queue: "r", slot: 1)
+        var state = pool([a, other])
+        _ = state.pauseRequested("q")
+        _ = state.reloadRequested()
+        #expect(
+            state.reloadConfigured([a, other], now: t0) == [.spawn(other, c(3)), .scheduleReloadStepTimeout(step: 1, after: .seconds(30))])
+        _ = state.childStarted(c(3), now: t0)
+        #expect(
+            state.childReady(c(3)) == [
+                .note(.childConsuming(other, c(3))), .signal(c(2), SIGTERM), .note(.reloaded(children: 2)),
+                .notifySystemd(.ready(consuming: 1, of: 2)),
+            ])
+        #expect(state.paused == ["q"])
+        _ = state.reloadRequested()
+        _ = state.reloadConfigured([other], now: t0)
+        #expect(state.paused.isEmpty)
+    }
+
+    @Test(
+        "pool_grow adds slots that start now; pool_shrink stops the highest-numbered children, keeping one; a reload restores the config's count"
+    )
+    func resizePool() {
+        var state = pool([a, b])
+        let (grown, count) = state.resizeRequested("q", by: 2, now: t0)
+        #expect(count == 4)
+        #expect(
+            grown == [
+                .note(.poolResized("q", children: 4)), .spawn(Key(queue: "q", slot: 3), c(3)), .spawn(Key(queue: "q", slot: 4), c(4)),
+            ])
+        _ = state.childStarted(c(3), now: t0)
+        _ = state.childStarted(c(4), now: t0)
+        let shrunk = state.resizeRequested("q", by: -10, now: t0)
+        #expect(shrunk.slots == 1)
+        #expect(
+            shrunk.actions == [
+                .note(.poolResized("q", children: 1)), .signal(c(4), SIGTERM), .signal(c(3), SIGTERM), .signal(c(2), SIGTERM),
+            ])
+        // A child of a removed slot that exits is a stop.
+        #expect(
+            state.childExited(c(4), exit: .exited(0), running: [], finished: 0, now: t0) == [
+                .note(.childStopped(Key(queue: "q", slot: 4), c(4), .exited(0), running: []))
+            ])
+        #expect(state.resizeRequested("nosuch", by: 1, now: t0).actions == [])
+        // Grown while paused: the slot waits for the resume.
+        _ = state.pauseRequested("q")
+        #expect(state.resizeRequested("q", by: 1, now: t0).actions == [.note(.poolResized("q", children: 2))])
+        _ = state.resumeRequested("q", now: t0)
+        #expect(state.slotCount(queue: "q") == 2)
+        _ = state.reloadRequested()
+        _ = state.reloadConfigured([a, b, Key(queue: "q", slot: 3)], now: t0)
+        #expect(state.slotCount(queue: "q") == 3)
+    }
 }
