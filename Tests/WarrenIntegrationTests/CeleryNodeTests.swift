@@ -2,6 +2,10 @@ import Foundation
 import Testing
 import Warren
 
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
 /// Celery's own remote control and event receiver (Tests/Interop/celery_node.py, Celery 5.7 in
 /// the venv scripts/python-env makes) against the demo supervisor as a Celery node.
 @Suite("Celery node", .enabled(if: IntegrationBroker.available, IntegrationBroker.skipReason))
@@ -63,6 +67,41 @@ struct CeleryNodeTests {
         #expect(await worker.exitStatus() == 0)
         #expect(worker.log.contains { $0.contains("shutdown asked for by remote control") })
         await broker.close()
+    }
+
+    @Test("time_limit(demo.sleep, soft=1) reaches the running children and those that start later; cleared, the queue's limit is back")
+    func timeLimit() async throws {
+        guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }
+        let setup = try TestSetup(extra: "control:\n  allow: [ping, time_limit]\n")
+        defer { setup.tearDown() }
+        let worker = try await Self.start(setup)
+        let node = setup.nodeName
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
+        var replies = try await Self.node(["broadcast", node, "time_limit", "--arguments", #"{"task_name": "demo.sleep", "soft": 1}"#])
+        #expect(replies["replies"] == .array([.object([node: ["ok": "time limits set successfully"]])]))
+        replies = try await Self.node(["broadcast", node, "time_limit", "--arguments", #"{"task_name": "nosuch", "soft": 1}"#])
+        #expect(replies["replies"] == .array([.object([node: ["error": "unknown task"]])]))
+        replies = try await Self.node(["broadcast", node, "time_limit", "--arguments", #"{"task_name": "demo.sleep", "soft": 1e12}"#])
+        #expect(replies["replies"]?.arrayValue?.first?[node]?["error"] != nil)
+        // The slow queue's child, replaced: the new one is told the limit when it starts.
+        let victim = try #require(
+            worker.childPIDs.first { pid in
+                worker.lines(containing: "child started").contains { $0.contains("slow#1") && $0.contains("child.pid=\(pid)") }
+            })
+        kill(victim, SIGKILL)
+        try await worker.waitForLog("child died; restarting", timeout: .seconds(10))
+        let broker = try await BrokerIO.open()
+        try await QueuePauseTests.waitForConsumers(1, on: setup.queue("slow"), broker: broker)
+        let error = await #expect(throws: TaskFailed.self) {
+            try await publisher.call(TaskMessage(name: "demo.sleep", args: [10]), timeout: .seconds(60))
+        }
+        #expect(error?.type == "SoftTimeLimitExceeded")
+        replies = try await Self.node(["broadcast", node, "time_limit", "--arguments", #"{"task_name": "demo.sleep"}"#])
+        #expect(replies["replies"] == .array([.object([node: ["ok": "time limits set successfully"]])]))
+        #expect(try await publisher.call(TaskMessage(name: "demo.sleep", args: [1.5]), timeout: .seconds(60)).doubleValue == 1.5)
+        await broker.close()
+        await publisher.close()
+        #expect(await worker.stop() == 0)
     }
 
     @Test("inspect ping, stats, registered and active_queues get the shapes Celery's client and Flower read")

@@ -34,6 +34,9 @@ struct ControlState: Sendable {
         case resizePool(queue: String, by: Int)
         /// `shutdown`: a warm shutdown, as SIGTERM.
         case shutdown
+        /// `time_limit`: these limits (seconds) replace the queue's for the task name; both
+        /// `nil`: back to the queue's.
+        case timeLimit(task: String, soft: Double?, hard: Double?)
     }
 
     /// A log line, with its level.
@@ -67,7 +70,7 @@ struct ControlState: Sendable {
     /// The methods whose replies read ``NodeFacts``.
     static let methodsReadingFacts: Set<String> = [
         "stats", "registered", "active_queues", "revoked", "conf", "report", "active", "query_task", "revoke",
-        "add_consumer", "cancel_consumer", "pool_grow", "pool_shrink",
+        "add_consumer", "cancel_consumer", "pool_grow", "pool_shrink", "time_limit",
     ]
 
     /// Whether a request needs the facts of the moment: one for this node, allowed, whose reply
@@ -181,6 +184,8 @@ struct ControlState: Sendable {
             return resizePool(method, arguments, facts: facts)
         case "shutdown":
             return (Self.ok("shutting down warmly"), [.command(.shutdown)])
+        case "time_limit":
+            return timeLimit(arguments, facts: facts)
         default:
             return (Self.error("\(method) is not supported by Warren yet"), [])
         }
@@ -207,6 +212,31 @@ struct ControlState: Sendable {
         // A configured name, quoted as Celery's repr does.
         if !paused { return (Self.ok("already consuming from '\(queue)'"), []) }
         return (Self.ok("add consumer \(queue)"), [.command(.resumeQueue(queue))])
+    }
+
+    /// The longest time limit `time_limit` sets: a week.
+    static let maxTimeLimit = 604_800.0
+
+    /// `time_limit(task_name, soft, hard)` (celery/worker/control.py): for a registered task,
+    /// limits in seconds (1 s to a week; `null` for none) that replace its queue's `time_limit`
+    /// in every child, for tasks that start from now on.
+    private func timeLimit(_ arguments: JSONObject, facts: NodeFacts) -> (JSONValue, [Action]) {
+        guard let task = arguments["task_name"]?.stringValue, facts.registered.contains(task) else {
+            return (Self.error("unknown task"), [])  // Celery's words
+        }
+        func seconds(_ key: String) -> Double?? {
+            switch arguments[key] {
+            case nil, .null?: return .some(nil)
+            case .int(let n)? where n >= 1 && Double(n) <= Self.maxTimeLimit: return .some(Double(n))
+            case .double(let d)? where d.isFinite && d >= 1 && d <= Self.maxTimeLimit: return .some(d)
+            default: return nil
+            }
+        }
+        guard let soft = seconds("soft"), let hard = seconds("hard") else {
+            return (Self.error("time_limit: soft and hard must be seconds from 1 to \(Int(Self.maxTimeLimit)), or null"), [])
+        }
+        if let soft, let hard, hard < soft { return (Self.error("time_limit: hard must not be below soft"), []) }
+        return (Self.ok("time limits set successfully"), [.command(.timeLimit(task: task, soft: soft, hard: hard))])
     }
 
     /// `pool_grow(n)` / `pool_shrink(n)`: `n` (1 to 100, default 1) child processes more or fewer

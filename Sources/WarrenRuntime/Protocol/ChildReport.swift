@@ -207,3 +207,47 @@ let quorumRedeliveryLimit = 10
 
 /// Time a handler gets past its soft time limit (cancellation) before its child is killed.
 let hardTimeLimitGrace = Duration.seconds(5)
+
+/// What the supervisor tells its children after `time_limit(task_name, soft, hard)`: the
+/// limits that replace the queue's `time_limit` for that task name, in seconds (`-` for none;
+/// both `-`: back to the queue's). `T <soft> <hard> <name>` on their standard input (the name
+/// last: it may hold spaces), and every
+/// one in force to each child that starts.
+struct TimeLimitNotice: Sendable, Equatable {
+    var task: String
+    var soft: Double?
+    var hard: Double?
+
+    var line: String { "T \(Self.text(soft)) \(Self.text(hard)) \(ChildReport.field(task))\n" }
+
+    init(task: String, soft: Double?, hard: Double?) {
+        self.task = task
+        self.soft = soft
+        self.hard = hard
+    }
+
+    init?(line: Substring) {
+        let parts = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "T", !parts[3].isEmpty, let soft = Self.value(parts[1]), let hard = Self.value(parts[2])
+        else { return nil }
+        task = String(parts[3])
+        self.soft = soft
+        self.hard = hard
+    }
+
+    /// The override as the child applies it: `nil` when both limits are cleared.
+    var limit: TaskTimeLimit? {
+        guard soft != nil || hard != nil else { return nil }
+        return TaskTimeLimit(
+            hard: hard.map { .milliseconds(Int64(($0 * 1000).rounded())) }, soft: soft.map { .milliseconds(Int64(($0 * 1000).rounded())) })
+    }
+
+    private static func text(_ seconds: Double?) -> String { seconds.map { "\($0)" } ?? "-" }
+
+    /// `-`: none (`.some(nil)`); a finite positive number; anything else: unreadable (`nil`).
+    private static func value(_ field: Substring) -> Double?? {
+        if field == "-" { return .some(nil) }
+        guard let seconds = Double(field), seconds.isFinite, seconds > 0 else { return nil }
+        return .some(seconds)
+    }
+}

@@ -60,6 +60,8 @@ package final class Supervisor {
     private var controlNode: ControlNode?
     /// Task ids revoked on this node; every child is told, and every child that starts.
     private var revoked = RevokedTasks()
+    /// Limits set by `time_limit` per task name, told to every child and every child that starts.
+    private var timeLimits: [String: TimeLimitNotice] = [:]
     /// Whether the children send task events (`events`, then `enable_events`/`disable_events`).
     private lazy var taskEvents = configuration.events
     private let startedAt = ContinuousClock.now
@@ -197,6 +199,15 @@ package final class Supervisor {
         case .shutdown:
             logger.warning("shutdown asked for by remote control")
             beginShutdown()
+        case .timeLimit(let task, let soft, let hard):
+            let notice = TimeLimitNotice(task: task, soft: soft, hard: hard)
+            timeLimits[task] = notice.limit == nil ? nil : notice
+            logger.info(
+                "time limits set by remote control",
+                metadata: [
+                    "task.name": "\(task)", "soft": "\(soft.map { "\($0)s" } ?? "none")", "hard": "\(hard.map { "\($0)s" } ?? "none")",
+                ])
+            for (id, child) in children where state.isLive(id) { child.send(lines: notice.line) }
         }
     }
 
@@ -361,6 +372,7 @@ package final class Supervisor {
         revoked.purge(now: Date())
         if revoked.count > 0 { child.send(lines: revoked.ids(now: Date()).map { RevokeNotice(id: $0).line }.joined()) }
         if taskEvents && configuration.control.enabled { child.send(lines: TaskEventsNotice(on: true).line) }
+        if !timeLimits.isEmpty { child.send(lines: timeLimits.keys.sorted().compactMap { timeLimits[$0]?.line }.joined()) }
         perform(state.childStarted(id, now: .now))
         Task {
             for await report in child.reports { self.handle(report, from: id) }

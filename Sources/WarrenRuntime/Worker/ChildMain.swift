@@ -40,6 +40,7 @@ package enum ChildMain {
         defer { reports.flush() }  // the last tasks' reports, before the process exits
         let deaths = DeathsQueries(reports: reports)
         let revoked = RevokedList()
+        let timeLimits = Mutex<[String: TaskTimeLimit]>([:])
         let events = TaskEventEmitter(node: configuration.resolvedNodeName(hostname: HostName.current), on: false)
         let stop = ChildStopper(shutdownTimeout: configuration.shutdownTimeout, reports: reports, deaths: deaths, logger: logger)
         // Hear of stop signals before anything can send one; the parent-death signal too.
@@ -53,6 +54,8 @@ package enum ChildMain {
                         revoked.insert(revoke.id)
                     } else if let switched = TaskEventsNotice(line: line) {
                         events.set(switched.on)
+                    } else if let limits = TimeLimitNotice(line: line) {
+                        timeLimits.withLock { $0[limits.task] = limits.limit }
                     } else {
                         deaths.take(line)
                     }
@@ -77,6 +80,7 @@ package enum ChildMain {
             recycling: { reason in reports.send(.recycling(reason: reason)) },
             deaths: { await deaths.ask($0) },
             isRevoked: { revoked.contains($0) },
+            timeLimit: { name in timeLimits.withLock { $0[ChildReport.field(name)] } },
             taskEventsOn: { events.isOn },
             sendTaskEvent: { events.send($0, io: $1) })
         let child = ChildWorker(queue: queue, configuration: configuration, registry: registry, slot: slot, logger: logger, hooks: hooks)

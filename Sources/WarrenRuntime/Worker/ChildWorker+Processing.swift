@@ -183,7 +183,13 @@ extension ChildWorker {
         let context = TaskContext(
             id: task.id, name: task.name, attempt: task.retries + 1, queue: queue.name, redelivered: delivery.redelivered,
             eta: task.eta, expires: task.expires, logger: log, message: task)
-        let limits = task.timeLimit.effective(queueLimit: queue.timeLimit, grace: hardTimeLimitGrace)
+        // A `time_limit` sent by remote control for this task name replaces the queue's.
+        let limits =
+            if let override = hooks.timeLimit(task.name) {
+                task.timeLimit.effective(queueLimit: override.soft, queueHard: override.hard, grace: hardTimeLimitGrace)
+            } else {
+                task.timeLimit.effective(queueLimit: queue.timeLimit, grace: hardTimeLimitGrace)
+            }
         let (softLimit, hardLimit) = (limits.soft, limits.hard)
         let now = Date()
         let lag = QueueLag.seconds(of: delivery, dueAt: task.eta, now: now)

@@ -191,6 +191,8 @@ struct ChildHooks: Sendable {
     var deaths: @Sendable (_ id: String) async -> TaskDeaths? = { _ in nil }
     /// Whether this task id was revoked on the node (the supervisor tells every child).
     var isRevoked: @Sendable (_ id: String) -> Bool = { _ in false }
+    /// The limits that replace the queue's `time_limit` for a task name (remote control), if any.
+    var timeLimit: @Sendable (_ name: String) -> TaskTimeLimit? = { _ in nil }
     /// Whether task events are on now (checked before an event is built).
     var taskEventsOn: @Sendable () -> Bool = { false }
     /// Sends a task event on the child's connection.

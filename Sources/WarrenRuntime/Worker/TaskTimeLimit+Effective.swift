@@ -12,10 +12,15 @@ extension TaskTimeLimit {
     /// `[1e12, 1e12]` header let a task outrun a 3 s queue limit). Header values are raised to
     /// ``headerFloor``. Without a queue limit the header's limits apply as Celery's do. The hard
     /// limit defaults to the soft one plus `grace`, and is never below the soft one.
-    func effective(queueLimit: Duration?, grace: Duration) -> TaskTimeLimit {
+    ///
+    /// - Parameter queueHard: The operator's hard limit when it is not `queueLimit + grace` (a
+    ///   `time_limit` remote-control override may set both).
+    func effective(queueLimit: Duration?, queueHard: Duration? = nil, grace: Duration) -> TaskTimeLimit {
         let floor = Self.headerFloor
-        let queueHard = queueLimit.map { $0 + grace }
-        let soft = Self.lower(queueLimit, soft.map { max($0, floor) })
+        let queueHard = queueHard ?? queueLimit.map { $0 + grace }
+        // The operator's hard limit caps the soft one too (a header's soft limit cannot push it up).
+        var soft = Self.lower(queueLimit, soft.map { max($0, floor) })
+        if let s = soft, let h = queueHard, s > h { soft = h }
         var hard = Self.lower(queueHard, hard.map { max($0, floor) }) ?? soft.map { $0 + grace }
         if let s = soft, let h = hard, h < s { hard = s }
         return TaskTimeLimit(hard: hard, soft: soft)

@@ -224,6 +224,28 @@ struct ControlStateTests {
         #expect(actions.contains(.command(.shutdown)))
     }
 
+    @Test("time_limit: a registered task, 1 s to a week or null, hard not below soft; Celery's 'unknown task' otherwise")
+    func timeLimit() throws {
+        var s = state(allow: ControlConfig.knownMethods)
+        var actions = send(&s, request("time_limit", ["task_name": "demo.add", "soft": 2, "hard": 3.5]))
+        #expect(actions.contains(.command(.timeLimit(task: "demo.add", soft: 2, hard: 3.5))))
+        #expect(try reply(actions) == ["ok": "time limits set successfully"])
+        actions = send(&s, request("time_limit", ["task_name": "demo.add"]))
+        #expect(actions.contains(.command(.timeLimit(task: "demo.add", soft: nil, hard: nil))))
+        #expect(try reply(send(&s, request("time_limit", ["task_name": "nosuch", "soft": 2]))) == ["error": "unknown task"])
+        for bad: JSONObject in [
+            ["task_name": "demo.add", "soft": 0], ["task_name": "demo.add", "soft": 1e12], ["task_name": "demo.add", "hard": "5"],
+            ["task_name": "demo.add", "soft": 5, "hard": 2], ["soft": 2],
+        ] {
+            actions = send(&s, request("time_limit", bad))
+            #expect(try reply(actions)["error"] != nil)
+            #expect(!actions.contains { if case .command = $0 { return true } else { return false } })
+        }
+        var defaults = state()
+        let refused = try reply(send(&defaults, request("time_limit", ["task_name": "demo.add"])))
+        #expect(refused["error"]?.stringValue?.contains("not allowed") == true)
+    }
+
     @Test("only an allowed request for this node whose reply reads them needs the supervisor's facts")
     func needsFacts() {
         let s = state(allow: ["ping", "stats"])
@@ -363,5 +385,17 @@ struct TaskEventTests {
     func notice() {
         #expect(TaskEventsNotice(on: true).line == "E 1\n" && TaskEventsNotice(line: "E 0") == TaskEventsNotice(on: false))
         #expect(TaskEventsNotice(line: "E 2") == nil)
+    }
+
+    @Test("the time limits a child reads: T <soft> <hard> <name>, '-' for none, the name last (it may hold spaces)")
+    func timeLimitNotice() {
+        let notice = TimeLimitNotice(task: "demo sleep", soft: 1.5, hard: nil)
+        #expect(notice.line == "T 1.5 - demo sleep\n")
+        #expect(TimeLimitNotice(line: "T 1.5 - demo sleep") == notice)
+        #expect(notice.limit == TaskTimeLimit(hard: nil, soft: .milliseconds(1500)))
+        #expect(TimeLimitNotice(line: "T - - demo.sleep")?.limit == nil)
+        for bad in ["T 1 2", "T x - a", "T -1 - a", "T inf - a", "T nan 1 a", "T 1 2 ", "E 1"] {
+            #expect(TimeLimitNotice(line: Substring(bad)) == nil, "\(bad)")
+        }
     }
 }

@@ -42,4 +42,18 @@ struct TaskTimeLimitTests {
             TaskTimeLimit(hard: .seconds(2), soft: .seconds(5)).effective(queueLimit: nil, grace: grace)
                 == TaskTimeLimit(hard: .seconds(5), soft: .seconds(5)))
     }
+
+    @Test("a time_limit override's hard limit replaces soft + grace; a header still only lowers it")
+    func overrideHard() {
+        let grace = Duration.seconds(5)
+        #expect(
+            TaskTimeLimit.none.effective(queueLimit: .seconds(2), queueHard: .seconds(3), grace: grace)
+                == TaskTimeLimit(hard: .seconds(3), soft: .seconds(2)))
+        #expect(
+            TaskTimeLimit.none.effective(queueLimit: nil, queueHard: .seconds(9), grace: grace)
+                == TaskTimeLimit(hard: .seconds(9), soft: nil))
+        #expect(
+            TaskTimeLimit(hard: .seconds(100), soft: .seconds(100)).effective(queueLimit: nil, queueHard: .seconds(9), grace: grace)
+                == TaskTimeLimit(hard: .seconds(9), soft: .seconds(9)))
+    }
 }
