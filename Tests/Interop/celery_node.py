@@ -42,7 +42,8 @@ Usage (python: the venv that scripts/python-env prints):
   terminate NODE EXCHANGE
       sends demo.sleep(60) through EXCHANGE, waits until NODE's `active` lists it, then
       app.control.revoke(id, terminate=True, signal='SIGKILL', reply=True) and .get(timeout=20);
-      prints {"reply": <the node's revoke reply>, "exc_type": ..., "state": ...,
+      prints {"reply": <the node's revoke reply>, "active": <its entry in `active`>, "now": <time.time()
+      after it was seen>, "exc_type": ..., "state": ...,
       "seconds": <from the revoke to get() raising>}.
 
 Exit status: 0 when the line was printed, 2 usage error, 1 anything unexpected.
@@ -169,13 +170,13 @@ def main():
         exchange = Exchange(args.exchange, type='topic', no_declare=True)
         result = app.send_task('demo.sleep', args=[60], exchange=exchange, routing_key='demo.sleep')
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+        seen = None
+        while time.monotonic() < deadline and seen is None:
             active = (app.control.inspect(destination=[args.node], timeout=args.timeout).active() or {}).get(args.node) or []
-            if any(task.get('id') == result.id for task in active):
-                break
+            seen = next((task for task in active if task.get('id') == result.id), None)
         started = time.monotonic()
         reply = app.control.revoke(result.id, terminate=True, signal='SIGKILL', reply=True, destination=[args.node])
-        outcome = {'reply': reply}
+        outcome = {'reply': reply, 'active': seen, 'now': time.time()}
         try:
             outcome['result'] = result.get(timeout=20)
         except Exception as exc:

@@ -183,6 +183,11 @@ struct CeleryNodeTests {
         let reply = try #require(outcome["reply"]?.arrayValue?.first?[setup.nodeName]?["ok"]?.stringValue)
         #expect(reply.hasPrefix("terminate: ") && reply != "terminate: tasks unknown")
         #expect(outcome["exc_type"] == "TaskRevokedError" && outcome["state"] == "REVOKED")
+        // `active` named the task and when it started (seconds since 1970, before Celery saw it).
+        let active = try #require(outcome["active"])
+        #expect(active["name"] == "demo.sleep" && active["worker_pid"]?.intValue != nil)
+        let since = try #require(active["time_start"]?.doubleValue)
+        #expect(since <= (outcome["now"]?.doubleValue ?? 0) && since > (outcome["now"]?.doubleValue ?? 0) - 30)
         #expect((outcome["seconds"]?.doubleValue ?? 99) < 5)
         try await worker.waitForLog("child killed for a revoke; starting its replacement", timeout: .seconds(5))
         try await worker.waitForLog("revoked task discarded without running", timeout: .seconds(10))

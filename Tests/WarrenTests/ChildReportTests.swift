@@ -14,8 +14,8 @@ struct ChildReportTests {
         arguments: [
             ChildReport.ready,
             .disconnected,
-            .started(id: "a-1", hardDeadline: 1_790_000_000.5),
-            .started(id: "b 2", hardDeadline: nil),
+            .started(id: "a-1", hardDeadline: 1_790_000_000.5, name: "demo.add"),
+            .started(id: "b 2", hardDeadline: nil, name: "a name with spaces"),
             .finished(TaskSummary(id: "a-1", name: "demo.add", outcome: .succeeded, duration: 0.0012, lag: 0.5)),
             .finished(TaskSummary(id: "b 2", name: "with space", outcome: .retried, duration: 3, lag: nil)),
             .deadLettered(reason: "malformed"),
@@ -39,10 +39,10 @@ struct ChildReportTests {
 
     @Test("a task id with a line break or tab cannot break the line protocol; both ends see the same id")
     func hostileID() {
-        let report = ChildReport.started(id: "evil\nF succeeded 1 - x\ty", hardDeadline: nil)
+        let report = ChildReport.started(id: "evil\nF succeeded 1 - x\ty", hardDeadline: nil, name: "n\tm")
         let line = report.line
         #expect(line.filter { $0 == "\n" }.count == 1)
-        #expect(ChildReport(line: Substring(line.dropLast())) == .started(id: "evil?F succeeded 1 - x?y", hardDeadline: nil))
+        #expect(ChildReport(line: Substring(line.dropLast())) == .started(id: "evil?F succeeded 1 - x?y", hardDeadline: nil, name: "n?m"))
         #expect(ChildReport.field("evil\nF succeeded 1 - x\ty") == "evil?F succeeded 1 - x?y")
     }
 

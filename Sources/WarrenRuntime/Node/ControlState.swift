@@ -351,11 +351,12 @@ struct ControlState: Sendable {
     }
 
     /// A running task as Celery's `Request.info` shows it, with what the supervisor knows
-    /// (the report pipe carries the id only: name and arguments are `null`).
+    /// (the report pipe carries its id and name: the arguments are `null`).
     private func info(_ task: NodeFacts.RunningTask) -> JSONValue {
-        [
-            "id": .string(task.id), "name": .null, "args": .null, "kwargs": .null, "type": .null, "hostname": .string(node),
-            "time_start": .null, "acknowledged": false,
+        let name: JSONValue = task.name.isEmpty ? .null : .string(task.name)
+        return [
+            "id": .string(task.id), "name": name, "args": .null, "kwargs": .null, "type": name, "hostname": .string(node),
+            "time_start": task.since.map(JSONValue.double) ?? .null, "acknowledged": false,
             "delivery_info": ["exchange": .null, "routing_key": .string(task.queue), "priority": .null, "redelivered": .null],
             "worker_pid": .int(Int64(task.pid)),
         ]

@@ -11,6 +11,10 @@ struct NodeFacts: Sendable, Equatable {
         var queue: String
         /// The child's process id.
         var pid: Int32
+        /// The task's name (empty when the child did not say).
+        var name: String = ""
+        /// When the supervisor heard it started, in seconds since 1970.
+        var since: Double? = nil
     }
 
     /// A configured queue, as `active_queues` shows it.

@@ -8,7 +8,7 @@ import Foundation
 
 /// What a child process tells its supervisor: one line each on file descriptor 3.
 ///
-/// Every report is plain text, cheap to write and read: `S <hard deadline or -> <id>` (started),
+/// Every report is plain text, cheap to write and read: `S <hard deadline or -> <id>\t<name>` (started),
 /// `F <outcome> <duration> <lag or -> <id>\t<name>` (finished), `D <reason>` (dead-lettered),
 /// `Q <id>` (a query), and the lifecycle ones `R` (ready), `L` (connection lost) and
 /// `C <reason>` (recycling). No JSON: its coders would be the only users of Codable in an idle
@@ -20,8 +20,8 @@ enum ChildReport: Sendable, Equatable {
     /// ``ready`` again; it reconnects by itself.
     case disconnected
     /// A handler started. `hardDeadline` (seconds since 1970) is when the supervisor kills the
-    /// child if the task is still running.
-    case started(id: String, hardDeadline: Double?)
+    /// child if the task is still running; `name` is the task's (for `active`).
+    case started(id: String, hardDeadline: Double?, name: String)
     /// A task whose handler ran ended, and was settled with the broker.
     case finished(TaskSummary)
     /// A message was dead-lettered, for this reason.
@@ -35,8 +35,8 @@ enum ChildReport: Sendable, Equatable {
     var line: String {
         let text: String
         switch self {
-        case .started(let id, let deadline):
-            text = "S \(deadline.map { String($0) } ?? "-") \(Self.field(id))"
+        case .started(let id, let deadline, let name):
+            text = "S \(deadline.map { String($0) } ?? "-") \(Self.field(id))\t\(Self.field(name))"
         case .finished(let t):
             text = "F \(t.outcome.rawValue) \(t.duration) \(t.lag.map { String($0) } ?? "-") \(Self.field(t.id))\t\(Self.field(t.name))"
         case .deadLettered(let reason):
@@ -69,7 +69,8 @@ enum ChildReport: Sendable, Equatable {
         case "S ":
             let parts = rest.split(separator: " ", maxSplits: 1)
             guard parts.count == 2 else { return nil }
-            self = .started(id: String(parts[1]), hardDeadline: Double(parts[0]))
+            let fields = parts[1].split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
+            self = .started(id: String(fields[0]), hardDeadline: Double(parts[0]), name: fields.count == 2 ? String(fields[1]) : "")
         case "F ":
             let parts = rest.split(separator: " ", maxSplits: 3)
             guard parts.count == 4, let outcome = TaskOutcome(rawValue: String(parts[0])), let duration = Double(parts[1]),

@@ -78,12 +78,17 @@ final class ChildProcess: Sendable {
             LineReader.readLines(from: statusRead, pace: Self.readPace) { line in
                 guard let report = ChildReport(line: Substring(String(decoding: line, as: UTF8.self))) else { return }
                 switch report {
-                case .started(let id, let deadline):
-                    tracker.state.withLock { $0.running[id] = deadline }
+                case .started(let id, let deadline, let name):
+                    let since = Date().timeIntervalSince1970
+                    tracker.state.withLock {
+                        $0.running[id] = deadline
+                        $0.started[id] = TaskTracker.Started(name: name, since: since)
+                    }
                     taskReports(report)
                 case .finished(let summary):
                     tracker.state.withLock {
                         $0.running[summary.id] = nil
+                        $0.started[summary.id] = nil
                         $0.finished += 1
                     }
                     taskReports(report)
@@ -160,7 +165,21 @@ final class OnceValue<Value: Sendable>: Sendable {
 
 /// A child's tasks as its reports tell them, updated by the thread reading its pipe.
 final class TaskTracker: Sendable {
-    let state = Mutex<(running: [String: Double?], finished: Int)>(([:], 0))
+    /// What `active` shows of a running task: its name, and when its start was read (seconds since 1970).
+    struct Started: Sendable, Equatable {
+        var name: String
+        var since: Double
+    }
+
+    struct State {
+        /// Running task ids and their hard deadlines.
+        var running: [String: Double?] = [:]
+        var started: [String: Started] = [:]
+        var finished = 0
+    }
+
+    let state = Mutex(State())
     var running: [String: Double?] { state.withLock { $0.running } }
+    var started: [String: Started] { state.withLock { $0.started } }
     var finished: Int { state.withLock { $0.finished } }
 }

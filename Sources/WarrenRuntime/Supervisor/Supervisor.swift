@@ -241,7 +241,9 @@ package final class Supervisor {
         var pids: [Int32] = []
         for (id, child) in children where state.isLive(id) {
             pids.append(child.pid)
-            for task in child.tasks.running.keys { running.append(.init(id: task, queue: childQueues[id] ?? "", pid: child.pid)) }
+            for (task, started) in child.tasks.started {
+                running.append(.init(id: task, queue: childQueues[id] ?? "", pid: child.pid, name: started.name, since: started.since))
+            }
         }
         let url = config.broker.urls.first
         let limits = config.queues.compactMap { queue in queue.timeLimit.map { ($0, $0 + hardTimeLimitGrace) } }.min { $0.0 < $1.0 }

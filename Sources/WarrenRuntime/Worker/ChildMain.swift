@@ -73,7 +73,7 @@ package enum ChildMain {
         }
         let hooks = ChildHooks(
             taskStarted: { task, deadline in
-                reports.send(.started(id: task.id, hardDeadline: deadline?.timeIntervalSince1970))
+                reports.send(.started(id: task.id, hardDeadline: deadline?.timeIntervalSince1970, name: task.name))
             },
             taskFinished: { summary in reports.send(.finished(summary)) },
             deadLettered: { reason in reports.send(.deadLettered(reason: reason.rawValue)) },

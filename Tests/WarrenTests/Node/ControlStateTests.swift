@@ -15,7 +15,7 @@ struct ControlStateTests {
         broker: .init(host: "rabbit", port: 5672, user: "guest", vhost: "/", ssl: false, heartbeat: 30), prefetchCount: 8,
         rusage: [("utime", 1.5)], registered: ["demo.noop", "demo.add"], exchange: "warren",
         queues: [.init(name: "default", durable: true, type: "classic")],
-        running: [.init(id: "t-1", queue: "default", pid: 43)], revoked: ["old"], conf: ["exchange": "warren"], version: "0.1.0")
+        running: [.init(id: "t-1", queue: "default", pid: 43, name: "demo.sleep", since: 1_799_999_990.5)], revoked: ["old"], conf: ["exchange": "warren"], version: "0.1.0")
 
     func state(allow: [String] = ControlConfig.defaultAllow, events: Bool = false) -> ControlState {
         ControlState(node: "warren@a", control: ControlConfig(allow: allow), events: events)
@@ -64,6 +64,7 @@ struct ControlStateTests {
             active.arrayValue?[0]["id"] == "t-1" && active.arrayValue?[0]["worker_pid"] == 43
                 && active.arrayValue?[0]["hostname"] == "warren@a")
         #expect(active.arrayValue?[0]["delivery_info"]?["routing_key"] == "default")
+        #expect(active.arrayValue?[0]["name"] == "demo.sleep" && active.arrayValue?[0]["time_start"] == .double(1_799_999_990.5))
         let query = try reply(send(&s, request("query_task", ["ids": ["t-1", "t-2"]])))
         #expect(query.objectValue?.keys == ["t-1"] && query["t-1"]?.arrayValue?[0] == "active")
         let clock = try reply(send(&s, request("clock")))
