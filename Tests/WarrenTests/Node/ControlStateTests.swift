@@ -15,7 +15,8 @@ struct ControlStateTests {
         broker: .init(host: "rabbit", port: 5672, user: "guest", vhost: "/", ssl: false, heartbeat: 30), prefetchCount: 8,
         rusage: [("utime", 1.5)], registered: ["demo.noop", "demo.add"], exchange: "warren",
         queues: [.init(name: "default", durable: true, type: "classic")],
-        running: [.init(id: "t-1", queue: "default", pid: 43, name: "demo.sleep", since: 1_799_999_990.5)], revoked: ["old"], conf: ["exchange": "warren"], version: "0.1.0")
+        running: [.init(id: "t-1", queue: "default", pid: 43, name: "demo.sleep", since: 1_799_999_990.5)], revoked: ["old"],
+        conf: ["exchange": "warren"], version: "0.1.0")
 
     func state(allow: [String] = ControlConfig.defaultAllow, events: Bool = false) -> ControlState {
         ControlState(node: "warren@a", control: ControlConfig(allow: allow), events: events)
