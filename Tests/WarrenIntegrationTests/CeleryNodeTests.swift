@@ -104,6 +104,37 @@ struct CeleryNodeTests {
         #expect(await worker.stop() == 0)
     }
 
+    @Test(
+        "revoke(terminate=True) with Celery's default signal on a queue running 2 at a time: only that handler is cancelled, its neighbour finishes once, no child is killed"
+    )
+    func cooperativeTerminate() async throws {
+        guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }
+        let setup = try TestSetup(slow: ["prefetch: 2", "concurrency: 2"])
+        defer { setup.tearDown() }
+        let worker = try await Self.start(setup)
+        let publisher = try await WarrenClient(configuration: try setup.configuration())
+        let long = TaskMessage(name: "demo.sleep", args: [60])
+        let neighbour = TaskMessage(name: "demo.sleep", args: [4])
+        let longResult = Task { try await publisher.call(long, timeout: .seconds(60)) }
+        async let neighbourResult = publisher.call(neighbour, timeout: .seconds(60))
+        try await worker.waitForLog(long.id, "task started", timeout: .seconds(20))
+        try await worker.waitForLog(neighbour.id, "task started", timeout: .seconds(20))
+        let asked = ContinuousClock.now
+        let replies = try await Self.node([
+            "broadcast", setup.nodeName, "revoke", "--arguments", #"{"task_id": "\#(long.id)", "terminate": true}"#,
+        ])
+        #expect(replies["replies"] == .array([.object([setup.nodeName: ["ok": .string("terminate: \(long.id)")]])]))
+        let error = await #expect(throws: TaskFailed.self) { try await longResult.value }
+        #expect(error?.type == "TaskRevokedError")
+        #expect(ContinuousClock.now - asked < .seconds(5))
+        #expect(try await neighbourResult.doubleValue == 4)
+        #expect(worker.lines(containing: neighbour.id).filter { $0.contains("task started") }.count == 1)
+        #expect(worker.log.contains { $0.contains("revoked task terminated") && $0.contains(long.id) })
+        #expect(!worker.log.contains { $0.contains("killing the child") || $0.contains("child died") })
+        await publisher.close()
+        #expect(await worker.stop() == 0)
+    }
+
     @Test("inspect ping, stats, registered and active_queues get the shapes Celery's client and Flower read")
     func inspect() async throws {
         guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }

@@ -21,9 +21,10 @@ struct ControlState: Sendable {
 
     /// What a request asks of the supervisor (``ControlNode`` hands it over).
     enum Command: Sendable, Equatable {
-        /// Record these ids as revoked node-wide and tell every child; with `terminate`, kill the
-        /// children running them.
-        case revoke([String], terminate: Bool)
+        /// Record these ids as revoked node-wide and tell every child; with `terminate`, cancel
+        /// their running handlers (killing the child if that cannot be done, or if they still
+        /// run after the grace), or with `atOnce` (`signal=SIGKILL`) kill the children running them.
+        case revoke([String], terminate: Bool, atOnce: Bool = false)
         /// Task events were switched on or off.
         case eventsChanged(Bool)
         /// `cancel_consumer`: the queue's children stop warmly, none starts until resumed.
@@ -279,7 +280,13 @@ struct ControlState: Sendable {
             // As Celery: the ids terminated, of those running now (the child running one is killed).
             let terminated = ids.filter(running.contains)
             let text = terminated.isEmpty ? "terminate: tasks unknown" : "terminate: \(terminated.joined(separator: ", "))"
-            return (Self.ok(text), [.command(.revoke(ids, terminate: true))])
+            let atOnce: Bool
+            switch arguments["signal"] {
+            case .string(let name)?: atOnce = ["SIGKILL", "KILL", "9"].contains(name.uppercased())
+            case .int(let number)?: atOnce = number == 9
+            default: atOnce = false
+            }
+            return (Self.ok(text), [.command(.revoke(ids, terminate: true, atOnce: atOnce))])
         }
         return (Self.ok("tasks \(ids.joined(separator: ", ")) flagged as revoked"), [.command(.revoke(ids, terminate: false))])
     }

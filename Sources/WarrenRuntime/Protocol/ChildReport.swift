@@ -103,7 +103,7 @@ enum ChildReport: Sendable, Equatable {
     /// supervisor must know finished before a crash of this child could be blamed on it.
     var canWait: Bool {
         switch self {
-        case .finished(let summary): summary.outcome == .succeeded || summary.outcome == .failed
+        case .finished(let summary): summary.outcome == .succeeded || summary.outcome == .failed || summary.outcome == .revoked
         case .deadLettered: true
         default: false
         }
@@ -166,6 +166,22 @@ struct RevokeNotice: Sendable, Equatable {
 
     init?(line: Substring) {
         guard line.hasPrefix("X "), line.count > 2 else { return nil }
+        id = String(line.dropFirst(2))
+    }
+}
+
+/// What the supervisor tells a child after `revoke(terminate=True)` of a task it runs: cancel
+/// its handler (`K <id>` on its standard input). The supervisor kills the child if the task
+/// still runs after ``hardTimeLimitGrace``.
+struct TerminateNotice: Sendable, Equatable {
+    var id: String
+
+    var line: String { "K \(ChildReport.field(id))\n" }
+
+    init(id: String) { self.id = id }
+
+    init?(line: Substring) {
+        guard line.hasPrefix("K "), line.count > 2 else { return nil }
         id = String(line.dropFirst(2))
     }
 }

@@ -8,6 +8,8 @@ enum TaskOutcome: String, Sendable, CaseIterable {
     case failed
     /// The outcome could not be made safe with the broker: the message went back to its queue.
     case requeued
+    /// The handler was cancelled by `revoke(terminate=True)`: acked, its caller told `REVOKED`.
+    case revoked
 }
 
 /// One task whose handler ran, as a child tells its supervisor for the metrics.

@@ -184,9 +184,9 @@ package final class Supervisor {
     /// Does what a remote-control request asks (``ControlState/Command``), with a log line.
     private func perform(_ command: ControlState.Command) {
         switch command {
-        case .revoke(let ids, let terminate):
+        case .revoke(let ids, let terminate, let atOnce):
             logger.info("tasks revoked", metadata: ["task.id": "\(ErrorText.bounded(ids.joined(separator: ","), maxBytes: 1024))"])
-            revokeTasks(ids, terminate: terminate)
+            revokeTasks(ids, terminate: terminate, atOnce: atOnce)
         case .eventsChanged(let on):
             logger.info(on ? "task events enabled" : "task events disabled")
             switchTaskEvents(on)
@@ -212,14 +212,19 @@ package final class Supervisor {
     }
 
     /// Records `ids` as revoked node-wide and tells every live child; with `terminate`, then
-    /// kills the children running them (their redelivered tasks are discarded as revoked).
-    private func revokeTasks(_ ids: [String], terminate: Bool) {
+    /// has the running ones cancelled, or their children killed (see
+    /// ``SupervisorState/terminateRequested(_:running:cancellable:atOnce:)``).
+    private func revokeTasks(_ ids: [String], terminate: Bool, atOnce: Bool) {
         revoked.insert(ids, now: Date())
         let lines = ids.map { RevokeNotice(id: $0).line }.joined()
         for (id, child) in children where state.isLive(id) { child.send(lines: lines) }
         guard terminate else { return }
-        let running = children.filter { state.isLive($0.key) }.mapValues { Set($0.tasks.running.keys) }
-        perform(state.terminateRequested(Set(ids), running: running))
+        let live = children.filter { state.isLive($0.key) }
+        let running = live.mapValues { Set($0.tasks.running.keys) }
+        // Handlers run in tasks of their own (and can be cancelled alone) where concurrency > 1.
+        let concurrent = Set(configuration.queues.filter { $0.concurrency > 1 }.map(\.name))
+        let cancellable = Set(live.keys.filter { childQueues[$0].map(concurrent.contains) ?? false })
+        perform(state.terminateRequested(Set(ids), running: running, cancellable: cancellable, atOnce: atOnce))
     }
 
     /// Tells every live child to send task events, or to stop.
@@ -307,6 +312,12 @@ package final class Supervisor {
                 after(delay) { $0.killTimerFired() }
             case .scheduleReloadStepTimeout(let step, let delay):
                 after(delay) { $0.reloadStepTimedOut(step) }
+            case .cancelTasks(let id, let tasks):
+                children[id]?.send(lines: tasks.map { TerminateNotice(id: $0).line }.joined())
+            case .scheduleTerminateCheck(let id, let tasks, let delay):
+                after(delay) { state in
+                    state.terminateGraceOver(id, tasks, running: Set(self.children[id]?.tasks.running.keys.map { $0 } ?? []))
+                }
             case .answerDeaths(let id, let notice):
                 children[id]?.send(notice)
             case .loadConfig:
@@ -513,6 +524,10 @@ package final class Supervisor {
             var metadata = child(key, id)
             metadata["task.id"] = "\(tasks.joined(separator: ","))"
             logger.warning("revoke with terminate: killing the child running the task", metadata: metadata)
+        case .cancelling(let key, let id, let tasks):
+            var metadata = child(key, id)
+            metadata["task.id"] = "\(tasks.joined(separator: ","))"
+            logger.info("revoke with terminate: cancelling the task's handler", metadata: metadata)
         case .childTerminated(let key, let id, let exit, let running):
             logger.info("child killed for a revoke; starting its replacement", metadata: exited(key, id, exit, running))
         case .shuttingDown(let count):

@@ -46,6 +46,10 @@ extension SupervisorState {
         case scheduleKill(after: Duration)
         /// Call ``SupervisorState/reloadStepTimedOut(_:)`` with `step` after `after`.
         case scheduleReloadStepTimeout(step: Int, after: Duration)
+        /// Tell the child to cancel the handlers of these tasks (``TerminateNotice``).
+        case cancelTasks(ChildID, [String])
+        /// Call ``SupervisorState/terminateGraceOver(_:_:running:)`` for the child and tasks after `after`.
+        case scheduleTerminateCheck(ChildID, [String], after: Duration)
         /// Write this answer to a deaths query to the child's control pipe.
         case answerDeaths(to: ChildID, SupervisorNotice)
         /// Read and validate the config file again, declare its topology, then report
@@ -104,6 +108,8 @@ extension SupervisorState {
         case hardLimitKill(SlotKey, ChildID, tasks: [String])
         /// `revoke(terminate=True)`: the child running these tasks is killed.
         case terminating(SlotKey, ChildID, tasks: [String])
+        /// `revoke(terminate=True)`: the child is told to cancel these tasks' handlers.
+        case cancelling(SlotKey, ChildID, tasks: [String])
         /// A child killed for a terminating revoke ended; its slot starts again at once.
         case childTerminated(SlotKey, ChildID, ChildProcess.Exit, running: [String])
         case shuttingDown(children: Int)

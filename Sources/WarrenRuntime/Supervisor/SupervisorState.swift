@@ -37,6 +37,8 @@ struct SupervisorState: Sendable {
     static let backoffResetAfter = Duration.seconds(60)
     /// From "stop now" to SIGKILL.
     static let killGrace = Duration.seconds(10)
+    /// How long a handler cancelled by a terminating revoke may take to end before its child is killed.
+    static let terminateGrace = hardTimeLimitGrace
     /// How long a reload waits for a new child to consume before it stops the predecessor anyway.
     static let reloadStepTimeout = Duration.seconds(30)
 
@@ -321,24 +323,48 @@ struct SupervisorState: Sendable {
         return actions
     }
 
-    /// `revoke(terminate=True)` of `taskIDs`: every child running one of them is killed at once
-    /// (SIGKILL; a handler cannot be stopped more gently from outside yet). The broker gives its
-    /// deliveries back; the revoked ones are discarded (the children know the ids already), the
-    /// others run again. The death counts against no task, and the slot starts again at once.
+    /// `revoke(terminate=True)` of `taskIDs`. A child in `cancellable` (its handlers run in
+    /// tasks of their own) is told to cancel them (``Action/cancelTasks(_:_:)``) and is killed if
+    /// they still run after ``terminateGrace``; any other child running one of them (and every
+    /// one when `atOnce`, Celery's `signal=SIGKILL`) is killed at once. The broker gives a
+    /// killed child's deliveries back; the revoked ones are discarded (the children know the ids
+    /// already), the others run again. The death counts against no task, and the slot starts
+    /// again at once.
     ///
     /// - Parameter running: Each live child's running task ids.
-    mutating func terminateRequested(_ taskIDs: Set<String>, running: [ChildID: Set<String>]) -> [Action] {
+    mutating func terminateRequested(
+        _ taskIDs: Set<String>, running: [ChildID: Set<String>], cancellable: Set<ChildID> = [], atOnce: Bool = true
+    ) -> [Action] {
         guard phase == .running || isShuttingDown else { return [] }
         var actions: [Action] = []
         for (id, tasks) in running.sorted(by: { $0.key < $1.key }) {
             guard let child = children[id], !child.terminated, !child.killedAtHardLimit else { continue }
             let hit = tasks.intersection(taskIDs).sorted()
             guard !hit.isEmpty else { continue }
-            children[id]?.terminated = true
-            actions.append(.note(.terminating(child.key, id, tasks: hit)))
-            actions.append(.signal(id, SIGKILL))
+            if !atOnce && cancellable.contains(id) {
+                actions.append(.note(.cancelling(child.key, id, tasks: hit)))
+                actions.append(.cancelTasks(id, hit))
+                actions.append(.scheduleTerminateCheck(id, hit, after: Self.terminateGrace))
+                continue
+            }
+            actions += kill(id, for: hit)
         }
         return actions
+    }
+
+    /// The grace asked for by ``Action/scheduleTerminateCheck(_:_:after:)`` is over: the child
+    /// is killed if it still runs one of `taskIDs` (its handler ignored the cancellation).
+    /// - Parameter running: The child's running task ids now.
+    mutating func terminateGraceOver(_ id: ChildID, _ taskIDs: [String], running: Set<String>) -> [Action] {
+        guard let child = children[id], !child.terminated, !child.killedAtHardLimit else { return [] }
+        let left = taskIDs.filter(running.contains)
+        return left.isEmpty ? [] : kill(id, for: left)
+    }
+
+    private mutating func kill(_ id: ChildID, for tasks: [String]) -> [Action] {
+        guard let key = children[id]?.key else { return [] }
+        children[id]?.terminated = true
+        return [.note(.terminating(key, id, tasks: tasks)), .signal(id, SIGKILL)]
     }
 
     // MARK: - Shutdown

@@ -41,6 +41,7 @@ package enum ChildMain {
         let deaths = DeathsQueries(reports: reports)
         let revoked = RevokedList()
         let timeLimits = Mutex<[String: TaskTimeLimit]>([:])
+        let terminations = Terminations()
         let events = TaskEventEmitter(node: configuration.resolvedNodeName(hostname: HostName.current), on: false)
         let stop = ChildStopper(shutdownTimeout: configuration.shutdownTimeout, reports: reports, deaths: deaths, logger: logger)
         // Hear of stop signals before anything can send one; the parent-death signal too.
@@ -54,6 +55,8 @@ package enum ChildMain {
                         revoked.insert(revoke.id)
                     } else if let switched = TaskEventsNotice(line: line) {
                         events.set(switched.on)
+                    } else if let terminate = TerminateNotice(line: line) {
+                        terminations.terminate(terminate.id)
                     } else if let limits = TimeLimitNotice(line: line) {
                         timeLimits.withLock { $0[limits.task] = limits.limit }
                     } else {
@@ -81,6 +84,8 @@ package enum ChildMain {
             deaths: { await deaths.ask($0) },
             isRevoked: { revoked.contains($0) },
             timeLimit: { name in timeLimits.withLock { $0[ChildReport.field(name)] } },
+            cancellable: { id, cancel in terminations.started(ChildReport.field(id), cancel: cancel) },
+            handlerEnded: { terminations.ended(ChildReport.field($0)) },
             taskEventsOn: { events.isOn },
             sendTaskEvent: { events.send($0, io: $1) })
         let child = ChildWorker(queue: queue, configuration: configuration, registry: registry, slot: slot, logger: logger, hooks: hooks)

@@ -86,11 +86,14 @@ extension ChildWorker {
                     await process(delivery, io: io, tracker: tracker, slots: slots)
                     inFlight.leave()
                 } else {
-                    // Unstructured: a warm shutdown cancels the loop, not the running handlers.
-                    Task {
-                        await self.process(delivery, io: io, tracker: tracker, slots: slots)
-                        inFlight.leave()
-                    }
+                    // Unstructured: a warm shutdown cancels the loop, not the running handlers; a
+                    // terminating revoke cancels the one task.
+                    let handle = DeliveryTask()
+                    handle.set(
+                        Task {
+                            await self.process(delivery, io: io, tracker: tracker, slots: slots, cancel: handle)
+                            inFlight.leave()
+                        })
                 }
             } else if let lost = await handle(event, io: io) {
                 return lost

@@ -42,8 +42,12 @@ extension ChildWorker {
 
     /// Runs one delivery to its end and settles it with the broker. Never throws: every failure
     /// becomes a retry, a dead letter or (when even that cannot be published) a requeue.
-    func process(_ delivery: AMQPDelivery, io: AMQPConnectionThread, tracker: DeliveryTracker, slots: AsyncSlots) async {
-        let (settlement, summary) = await outcome(of: delivery, io: io, slots: slots)
+    /// - Parameter cancel: The task it runs in, when it has one of its own (its handler can then
+    ///   be cancelled alone by a terminating revoke).
+    func process(
+        _ delivery: AMQPDelivery, io: AMQPConnectionThread, tracker: DeliveryTracker, slots: AsyncSlots, cancel: DeliveryTask? = nil
+    ) async {
+        let (settlement, summary) = await outcome(of: delivery, io: io, slots: slots, cancel: cancel)
         tracker.settle(delivery.deliveryTag) { multiple in
             switch settlement {
             case .ack: io.ack(delivery, multiple: multiple)
@@ -58,7 +62,9 @@ extension ChildWorker {
     }
 
     /// How the delivery ends, and what the task's handler did when it ran.
-    private func outcome(of delivery: AMQPDelivery, io: AMQPConnectionThread, slots: AsyncSlots) async -> (Settlement, TaskSummary?) {
+    private func outcome(of delivery: AMQPDelivery, io: AMQPConnectionThread, slots: AsyncSlots, cancel: DeliveryTask?) async -> (
+        Settlement, TaskSummary?
+    ) {
         let intake = DeliveryIntake(
             redelivered: delivery.redelivered, queueType: queue.type,
             // Only a redelivery's count matters: no header lookup for the others.
@@ -76,7 +82,7 @@ extension ChildWorker {
         if decision != .revoked { event(.received(task), io: io) }
         if case .askDeaths = decision { decision = intake.deathsAnswered(await hooks.deaths(task.id), task: task) }
         guard case .proceed = decision else { return (await perform(decision, delivery, task: task, log: logger, io: io), nil) }
-        return await run(delivery, task: task, intake: intake, io: io, slots: slots)
+        return await run(delivery, task: task, intake: intake, io: io, slots: slots, cancel: cancel)
     }
 
     /// Performs a decision that ends a delivery before its handler runs: requeue, dead-letter
@@ -138,19 +144,7 @@ extension ChildWorker {
                 io: io)
         case .revoked:
             guard let task else { return .ack }  // not reached: only a decoded task is revoked
-            log.info(
-                "revoked task discarded without running",
-                metadata: [
-                    "task.id": "\(ErrorText.bounded(task.id, maxBytes: DeadLetterHeaders.maxNameBytes))",
-                    "task.name": "\(ErrorText.bounded(task.name, maxBytes: DeadLetterHeaders.maxNameBytes))",
-                ])
-            var reply = TaskReply.failure(
-                CeleryException(type: "TaskRevokedError", module: "celery.exceptions", message: "revoked"), traceback: nil, for: task)
-            reply.state = .revoked
-            reply.traceback = nil
-            self.reply(reply, to: task, io: io)
-            event(TaskEvent(uuid: task.id, kind: .revoked(expired: false)), io: io)
-            return .ack
+            return await revoked(task, io: io, log: log, running: false)
         case .proceed, .askDeaths, .run:
             assertionFailure("\(decision) does not end a delivery")
             return .requeue
@@ -159,9 +153,10 @@ extension ChildWorker {
 
     /// Runs a decoded task (or sends it on: unknown, expired, not due yet); a summary when its
     /// handler ran.
-    private func run(_ delivery: AMQPDelivery, task: TaskMessage, intake: DeliveryIntake, io: AMQPConnectionThread, slots: AsyncSlots)
-        async -> (Settlement, TaskSummary?)
-    {
+    private func run(
+        _ delivery: AMQPDelivery, task: TaskMessage, intake: DeliveryIntake, io: AMQPConnectionThread, slots: AsyncSlots,
+        cancel: DeliveryTask?
+    ) async -> (Settlement, TaskSummary?) {
         var log = logger
         log[metadataKey: "task.id"] = "\(task.id)"
         log[metadataKey: "task.name"] = "\(ErrorText.bounded(task.name, maxBytes: DeadLetterHeaders.maxNameBytes))"
@@ -199,7 +194,9 @@ extension ChildWorker {
         // The handler runs, and its outcome is settled, in the span of the sender's trace.
         return await TaskSpan.run(task, queue: queue.name, headers: delivery.properties.headers) {
             let started = ContinuousClock.now
+            if let cancel { hooks.cancellable(task.id) { cancel.cancel() } }
             let result = await run(handler, task, context, softLimit: softLimit)
+            let terminated = cancel != nil && hooks.handlerEnded(task.id)
             let duration = ContinuousClock.now - started
             if log.logLevel <= .info { log[metadataKey: "duration"] = "\(duration.secondsText)" }  // only when it will be logged
 
@@ -215,6 +212,10 @@ extension ChildWorker {
                     return TaskSpan.Ending(value: (.requeue, summary), outcome: .requeued)
                 }
                 return TaskSpan.Ending(value: (.ack, summary), outcome: .succeeded)
+            case .failure where terminated:
+                // Cancelled by revoke(terminate=True): no retry, no dead letter; its caller gets REVOKED.
+                summary.outcome = .revoked
+                return TaskSpan.Ending(value: (await revoked(task, io: io, log: log, running: true), summary), outcome: .revoked)
             case .failure(let error):
                 let settlement: Settlement
                 (settlement, summary.outcome) = await failed(delivery, task: task, error: error, io: io, log: log)
@@ -222,6 +223,25 @@ extension ChildWorker {
                     value: (settlement, summary), outcome: settlement == .requeue ? .requeued : summary.outcome, error: error)
             }
         }
+    }
+
+    /// A revoked task ends: logged, its caller told `REVOKED` (`TaskRevokedError`, as Celery's
+    /// worker says it), a `task-revoked` event; acked. `running`: its handler was cancelled.
+    private func revoked(_ task: TaskMessage, io: AMQPConnectionThread, log: Logger, running: Bool) async -> Settlement {
+        log.info(
+            running ? "revoked task terminated: its handler was cancelled" : "revoked task discarded without running",
+            metadata: [
+                "task.id": "\(ErrorText.bounded(task.id, maxBytes: DeadLetterHeaders.maxNameBytes))",
+                "task.name": "\(ErrorText.bounded(task.name, maxBytes: DeadLetterHeaders.maxNameBytes))",
+            ])
+        var reply = TaskReply.failure(
+            CeleryException(type: "TaskRevokedError", module: "celery.exceptions", message: running ? "terminated" : "revoked"),
+            traceback: nil, for: task)
+        reply.state = .revoked
+        reply.traceback = nil
+        self.reply(reply, to: task, io: io)
+        event(TaskEvent(uuid: task.id, kind: .revoked(expired: false)), io: io)
+        return .ack
     }
 
     /// Runs the handler, cancelling it when the soft time limit passes.

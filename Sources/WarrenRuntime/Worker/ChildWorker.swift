@@ -193,6 +193,10 @@ struct ChildHooks: Sendable {
     var isRevoked: @Sendable (_ id: String) -> Bool = { _ in false }
     /// The limits that replace the queue's `time_limit` for a task name (remote control), if any.
     var timeLimit: @Sendable (_ name: String) -> TaskTimeLimit? = { _ in nil }
+    /// A handler that can be cancelled alone started (`revoke(terminate=True)` cancels it).
+    var cancellable: @Sendable (_ id: String, _ cancel: @escaping @Sendable () -> Void) -> Void = { _, _ in }
+    /// A handler ended: whether `revoke(terminate=True)` cancelled it.
+    var handlerEnded: @Sendable (_ id: String) -> Bool = { _ in false }
     /// Whether task events are on now (checked before an event is built).
     var taskEventsOn: @Sendable () -> Bool = { false }
     /// Sends a task event on the child's connection.

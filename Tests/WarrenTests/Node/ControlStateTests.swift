@@ -158,10 +158,13 @@ struct ControlStateTests {
         #expect(actions.contains(.command(.revoke(["a"], terminate: false))))
         #expect(try reply(actions) == ["ok": "tasks a flagged as revoked"])
         actions = send(&s, request("revoke", ["task_id": ["a", "t-1"], "terminate": true, "signal": "SIGKILL"]))
-        #expect(actions.contains(.command(.revoke(["a", "t-1"], terminate: true))))
+        #expect(actions.contains(.command(.revoke(["a", "t-1"], terminate: true, atOnce: true))))
         #expect(try reply(actions) == ["ok": "terminate: t-1"])
         actions = send(&s, request("revoke", ["task_id": "a", "terminate": true]))
         #expect(try reply(actions) == ["ok": "terminate: tasks unknown"])
+        #expect(actions.contains(.command(.revoke(["a"], terminate: true, atOnce: false))))  // Celery's default SIGTERM: cooperative
+        actions = send(&s, request("revoke", ["task_id": "a", "terminate": true, "signal": 9]))
+        #expect(actions.contains(.command(.revoke(["a"], terminate: true, atOnce: true))))
     }
 
     @Test("enable_events and disable_events switch task events, once")

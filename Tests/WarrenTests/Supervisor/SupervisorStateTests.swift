@@ -585,4 +585,33 @@ struct SupervisorStateTests {
         _ = state.reloadConfigured([a, b, Key(queue: "q", slot: 3)], now: t0)
         #expect(state.slotCount(queue: "q") == 3)
     }
+
+    @Test("terminate: a child whose handlers can be cancelled alone is told to, and killed only if the task still runs after the grace")
+    func cooperativeTerminate() {
+        var state = pool([a, b])
+        #expect(
+            state.terminateRequested(["t1"], running: [c(1): ["t1", "t2"], c(2): ["t3"]], cancellable: [c(1)], atOnce: false) == [
+                .note(.cancelling(a, c(1), tasks: ["t1"])), .cancelTasks(c(1), ["t1"]),
+                .scheduleTerminateCheck(c(1), ["t1"], after: .seconds(5)),
+            ])
+        // The handler ended: nothing more.
+        #expect(state.terminateGraceOver(c(1), ["t1"], running: ["t2"]) == [])
+        // A handler that ignores its cancellation: its child is killed, blamed on no task.
+        _ = state.terminateRequested(["t2"], running: [c(1): ["t2"]], cancellable: [c(1)], atOnce: false)
+        #expect(
+            state.terminateGraceOver(c(1), ["t2"], running: ["t2"]) == [
+                .note(.terminating(a, c(1), tasks: ["t2"])), .signal(c(1), SIGKILL),
+            ])
+        #expect(state.terminateGraceOver(c(1), ["t2"], running: ["t2"]) == [])  // once
+        // Not cancellable (one handler at a time, inline), or signal=SIGKILL: killed at once.
+        #expect(
+            state.terminateRequested(["t3"], running: [c(2): ["t3"]], cancellable: [], atOnce: false) == [
+                .note(.terminating(b, c(2), tasks: ["t3"])), .signal(c(2), SIGKILL),
+            ])
+        var other = pool([a])
+        #expect(
+            other.terminateRequested(["t1"], running: [c(1): ["t1"]], cancellable: [c(1)], atOnce: true) == [
+                .note(.terminating(a, c(1), tasks: ["t1"])), .signal(c(1), SIGKILL),
+            ])
+    }
 }
