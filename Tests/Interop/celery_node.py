@@ -13,6 +13,9 @@ Usage (python: the venv that scripts/python-env prints):
       {"replies": [{node: reply}, ...]} (how an unknown method's error comes back).
   revoke TASK_ID
       app.control.revoke(TASK_ID); prints {"sent": true}.
+  cli NODE ARGS...
+      Celery's command line, `python -m celery -b BROKER ARGS... --destination NODE --timeout T`
+      (say `inspect ping --json`); prints {"status": <exit status>, "stdout": ..., "stderr": ...}.
   call-revoked EXCHANGE TASK TASK_ID
       app.send_task(TASK, task_id=TASK_ID) through EXCHANGE, then .get(timeout=20); prints
       {"exc_type": ..., "state": ...} (a revoked task raises TaskRevokedError) or
@@ -76,6 +79,9 @@ def main():
     p.add_argument('--arguments', type=json.loads, default={})
     p = sub.add_parser('revoke')
     p.add_argument('task_id')
+    p = sub.add_parser('cli')
+    p.add_argument('node')
+    p.add_argument('cli_args', nargs=argparse.REMAINDER)
     p = sub.add_parser('call-revoked')
     p.add_argument('exchange')
     p.add_argument('task')
@@ -184,6 +190,13 @@ def main():
         outcome['state'] = result.state
         outcome['seconds'] = time.monotonic() - started
         print(json.dumps(outcome))
+    elif args.command == 'cli':
+        import subprocess
+        run = subprocess.run(
+            [sys.executable, '-m', 'celery', '-b', args.broker] + args.cli_args
+            + ['--destination', args.node, '--timeout', str(args.timeout)],
+            capture_output=True, text=True, timeout=60)
+        print(json.dumps({'status': run.returncode, 'stdout': run.stdout, 'stderr': run.stderr}))
     elif args.command == 'flood':
         print(json.dumps(flood(app, args)))
     elif args.command == 'flower':

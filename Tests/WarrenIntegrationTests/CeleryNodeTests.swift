@@ -135,6 +135,27 @@ struct CeleryNodeTests {
         #expect(await worker.stop() == 0)
     }
 
+    @Test("Celery's command line: `celery inspect ping` lists the node; `celery control cancel_consumer` pauses a queue")
+    func commandLine() async throws {
+        guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await Self.start(setup)
+        let node = setup.nodeName
+        let ping = try await Self.node(["--timeout", "5", "cli", node, "inspect", "ping", "--json"])
+        #expect(ping["status"] == 0, "\(ping["stderr"] ?? .null)")
+        let pong = try JSONValue(parsing: Array((ping["stdout"]?.stringValue ?? "").utf8))
+        #expect(pong == .object([node: ["ok": "pong"]]))
+        let slow = setup.queue("slow")
+        let cancel = try await Self.node(["--timeout", "5", "cli", node, "control", "cancel_consumer", slow])
+        #expect(cancel["status"] == 0, "\(cancel["stderr"] ?? .null)")
+        #expect(cancel["stdout"]?.stringValue?.contains("no longer consuming from \(slow)") == true)
+        let broker = try await BrokerIO.open()
+        try await QueuePauseTests.waitForConsumers(0, on: slow, broker: broker)
+        await broker.close()
+        #expect(await worker.stop() == 0)
+    }
+
     @Test("inspect ping, stats, registered and active_queues get the shapes Celery's client and Flower read")
     func inspect() async throws {
         guard CeleryInteropTests.python != nil || IntegrationBroker.required else { return }

@@ -16,6 +16,10 @@
 //        durable here). Timed after a first publish has connected the client
 //   AMQPBench thread-confirm HOST PORT QUEUE COUNT TASKS
 //        the same messages through AMQPConnectionThread.publish from TASKS tasks, no client
+//   AMQPBench control-flood HOST PORT NODE COUNT RATE
+//        publish COUNT remote-control messages to the celery.pidbox exchange, RATE a second at
+//        most: every other one a ping for NODE asking for a reply (to a routing key nobody
+//        consumes), the others not JSON; no confirms. Meant to run (and be killed) beside a worker
 //   AMQPBench drain HOST PORT QUEUE COUNT INTERVAL_MS     wait until QUEUE is empty; prints the time it took
 //        (started just before a worker, it times the worker from exec to the last task taken)
 //
@@ -174,6 +178,26 @@ do {
         }
         report(start, rssStart)
         await io.close()
+    case "control-flood":
+        let connection = try AMQPConnection(configuration)
+        let channel = try connection.openChannel()
+        try channel.declareExchange("celery.pidbox", type: "fanout", durable: false)
+        let ping = Array(
+            #"{"method": "ping", "arguments": {}, "destination": ["\#(queue)"], "ticket": "flood", "reply_to": {"exchange": "reply.celery.pidbox", "routing_key": "bench-flood"}}"#
+                .utf8)
+        let garbage = Array("not a control request".utf8)
+        let properties = AMQPBasicProperties(contentType: "application/json", deliveryMode: .transient)
+        let start = ContinuousClock.now
+        for i in 0..<count {
+            try channel.publish(i % 2 == 0 ? ping : garbage, exchange: "celery.pidbox", routingKey: "", properties: properties)
+            if param > 0, i % 50 == 49 {
+                let due = start + .milliseconds(Int64((Double(i + 1) / Double(param)) * 1000))
+                let now = ContinuousClock.now
+                if due > now { _ = try connection.nextEvent(timeout: due - now) }  // heartbeats go on meanwhile
+            }
+        }
+        report(start, 0)
+        connection.close()
     case "drain":
         let connection = try AMQPConnection(configuration)
         let channel = try connection.openChannel()

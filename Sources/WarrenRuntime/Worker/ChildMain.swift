@@ -87,7 +87,8 @@ package enum ChildMain {
             cancellable: { id, cancel in terminations.started(ChildReport.field(id), cancel: cancel) },
             handlerEnded: { terminations.ended(ChildReport.field($0)) },
             taskEventsOn: { events.isOn },
-            sendTaskEvent: { events.send($0, io: $1) })
+            sendTaskEvent: { events.send($0, io: $1) },
+            flushTaskEvents: { events.flush(io: $0) })
         let child = ChildWorker(queue: queue, configuration: configuration, registry: registry, slot: slot, logger: logger, hooks: hooks)
 
         let work = Task { try await child.run(onReady: { reports.send(.ready) }, onDisconnected: { reports.send(.disconnected) }) }

@@ -121,6 +121,7 @@ package final class ChildWorker: Sendable {
                 stopping.withLock { $0 = true }
                 logger.info("warm shutdown: finishing tasks in flight", metadata: ["tasks": "\(inFlight.count)"])
                 await inFlight.waitUntilIdle()
+                hooks.flushTaskEvents(io)
                 if let died = io.failure {
                     logger.warning(
                         "the connection died while tasks finished; the broker redelivers the ones not acknowledged",
@@ -201,6 +202,8 @@ struct ChildHooks: Sendable {
     var taskEventsOn: @Sendable () -> Bool = { false }
     /// Sends a task event on the child's connection.
     var sendTaskEvent: @Sendable (_ event: TaskEvent, _ io: AMQPConnectionThread) -> Void = { _, _ in }
+    /// Sends the task events still waiting for their batch (before a warm shutdown closes `io`).
+    var flushTaskEvents: @Sendable (_ io: AMQPConnectionThread) -> Void = { _ in }
 }
 
 /// The most memory this process has held resident, in bytes. A task that allocated past the

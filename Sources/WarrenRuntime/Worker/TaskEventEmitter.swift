@@ -3,22 +3,24 @@ import Foundation
 import Synchronization
 
 /// Sends a child's task events (``TaskEvent``) to Celery's `celeryev` exchange while the node
-/// has them on; the supervisor switches them with ``TaskEventsNotice`` lines on stdin.
+/// has them on; the supervisor switches them with ``TaskEventsNotice`` lines on stdin. Events go
+/// out in batches (``TaskEventBatch``), as Celery's own worker sends them.
 ///
 /// Events go out unconfirmed on the reply channel, in order with the task's acks and replies
-/// (`AMQPConnectionThread.publishLater`): a lost event is
-/// lost, never a reason to hold a task.
+/// (`AMQPConnectionThread.publishLater`): a lost event is lost, never a reason to hold a task.
 final class TaskEventEmitter: Sendable {
     private let on: Atomic<Bool>
     private let clock = Mutex<UInt64>(0)
+    private let batch = Mutex(TaskEventBatch())
     private let node: String
     private let zone = TimeZone.current
-    private static let properties = AMQPBasicProperties(
-        contentType: "application/json", contentEncoding: "utf-8", deliveryMode: .transient)
+    private let properties: AMQPBasicProperties
 
     init(node: String, on: Bool) {
         self.node = node
         self.on = Atomic(on)
+        properties = AMQPBasicProperties(
+            contentType: "application/json", contentEncoding: "utf-8", headers: ["hostname": .string(node)], deliveryMode: .transient)
     }
 
     /// Whether task events are on.
@@ -27,7 +29,7 @@ final class TaskEventEmitter: Sendable {
     /// Switches them.
     func set(_ value: Bool) { on.store(value, ordering: .relaxed) }
 
-    /// Publishes `event` on `io`, if events are on.
+    /// Queues `event` for `io`, if events are on: it goes out with the others of its batch.
     func send(_ event: TaskEvent, io: AMQPConnectionThread) {
         guard isOn else { return }
         let tick = clock.withLock {
@@ -35,10 +37,25 @@ final class TaskEventEmitter: Sendable {
             return $0
         }
         let now = Date()
-        let (key, body) = event.encoded(
+        let (_, body) = event.encoded(
             hostname: node, pid: getpid(), clock: tick, now: now, utcoffset: ControlState.utcoffset(zone, at: now))
-        var properties = Self.properties
-        properties.headers = ["hostname": .string(node)]
-        io.publishLater(body, exchange: ControlNode.eventExchange, routingKey: key, properties: properties, on: 3)
+        switch batch.withLock({ $0.add(body) }) {
+        case .publish(let list): publish(list, io: io)
+        case .flushLater:
+            Task {
+                try? await Task.sleep(for: TaskEventBatch.delay)
+                self.flush(io: io)
+            }
+        case .wait: break
+        }
+    }
+
+    /// Sends the events waiting in the batch now (before the connection closes).
+    func flush(io: AMQPConnectionThread) {
+        if let list = batch.withLock({ $0.flush() }) { publish(list, io: io) }
+    }
+
+    private func publish(_ list: [UInt8], io: AMQPConnectionThread) {
+        io.publishLater(list, exchange: ControlNode.eventExchange, routingKey: TaskEventBatch.routingKey, properties: properties, on: 3)
     }
 }
