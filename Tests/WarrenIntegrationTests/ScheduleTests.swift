@@ -186,6 +186,27 @@ struct ScheduleTests {
         await collector.close()
     }
 
+    @Test("status --json names the schedule leader from the broker's record")
+    func statusNamesLeader() async throws {
+        let setup = try TestSetup(extra: Self.schedules(every: "1h"))
+        defer { setup.tearDown() }
+        let before = try await DemoBinary.run(["status", "--json", "--interval", "0.1", "--config", setup.path])
+        let none = try JSONDecoder.snakeCase.decode(StatusReport.self, from: Data(before.out.utf8))
+        #expect(none.scheduleLeader == nil)
+        let worker = try await DemoWorker(config: setup.path)
+        try await worker.waitForLog("schedule leader: this node", timeout: .seconds(30))
+        // The leader writes its record right after it took the token: poll the broker's copy.
+        var report: StatusReport?
+        let deadline = ContinuousClock.now + .seconds(20)
+        repeat {
+            let run = try await DemoBinary.run(["status", "--json", "--interval", "0.1", "--config", setup.path])
+            report = try JSONDecoder.snakeCase.decode(StatusReport.self, from: Data(run.out.utf8))
+        } while report?.scheduleLeader == nil && ContinuousClock.now < deadline
+        #expect(report?.scheduleLeader?.contains("pid \(worker.pid)") == true, "\(String(describing: report?.scheduleLeader))")
+        #expect(report?.scheduleLeaderWroteAt.map { abs($0.timeIntervalSinceNow) < 60 } == true)
+        #expect(await worker.stop() == 0)
+    }
+
     @Test("schedule run fires exactly once, with a fresh task id; schedule list shows the schedule")
     func runOnce() async throws {
         let setup = try TestSetup(extra: Self.schedules(every: "1h"))

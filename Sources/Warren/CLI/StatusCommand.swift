@@ -44,11 +44,13 @@ struct StatusCommand: AsyncParsableCommand {
             try await Task.sleep(for: .seconds(interval))
             let samples = await reader.samples()
             let now = ContinuousClock.now
-            let report = StatusReport.make(
+            var report = StatusReport.make(
                 configuration: config, time: Date(), counts: await reader.counts(), waiting: await reader.waiting(),
                 samples: samples, previous: previous, interval: (now - previousTime).seconds)
             (previous, previousTime) = (samples, now)
             brokerReachable = report.brokerReachable
+            let leader = await reader.scheduleLeader()
+            (report.scheduleLeader, report.scheduleLeaderWroteAt) = (leader?.writer, leader?.writtenAt)
             if json {
                 let encoder = JSONEncoder()
                 encoder.keyEncodingStrategy = .convertToSnakeCase
@@ -58,7 +60,7 @@ struct StatusCommand: AsyncParsableCommand {
             } else {
                 if watch && interactive { print("\u{1B}[H\u{1B}[2J", terminator: "") }  // clear the screen
                 report.table.forEach { print($0) }
-                if let leader = await reader.scheduleLeader() { print(leader) }
+                if let line = leader?.line { print(line) }
                 if watch && !interactive { print("") }
             }
             fflush(nil)  // every stream: a pipe to `watch`/`less` sees each look at once
@@ -99,14 +101,18 @@ actor StatusReader {
         return (try? await QueueCounts.read(names, on: io))?.values.reduce(0) { $0 + $1.messages }
     }
 
-    /// Which supervisor leads the schedules, as the broker's record says; `nil` without schedules.
-    func scheduleLeader() async -> String? {
+    /// Which supervisor leads the schedules, as the broker's record says, and the line the
+    /// table shows; `nil` without schedules.
+    func scheduleLeader() async -> (writer: String?, writtenAt: Date?, line: String)? {
         guard !configuration.schedules.isEmpty else { return nil }
         guard let io = await connection(),
             let (snapshot, _) = try? await ScheduleRecord.read(exchange: configuration.exchange, on: io)
-        else { return "schedule leader: unknown (cannot read the broker)" }
-        guard let snapshot else { return "schedule leader: unknown (no leader has written the record yet)" }
-        return "schedule leader: \(snapshot.writer) (last wrote \(CeleryTime.format(snapshot.writtenAt)))"
+        else { return (nil, nil, "schedule leader: unknown (cannot read the broker)") }
+        guard let snapshot else { return (nil, nil, "schedule leader: unknown (no leader has written the record yet)") }
+        return (
+            snapshot.writer, snapshot.writtenAt,
+            "schedule leader: \(snapshot.writer) (last wrote \(CeleryTime.format(snapshot.writtenAt)))"
+        )
     }
 
     func close() async {

@@ -49,6 +49,19 @@ struct TaskEvent: Sendable, Equatable {
         "\(exception.type)(\(PythonRepr.truncated(.string(exception.message))))"
     }
 
+    /// The event's routing key on `celeryev` when sent alone: its type with dots.
+    var routingKey: String {
+        switch kind {
+        case .received: "task.received"
+        case .started: "task.started"
+        case .succeeded: "task.succeeded"
+        case .failed: "task.failed"
+        case .retried: "task.retried"
+        case .rejected: "task.rejected"
+        case .revoked: "task.revoked"
+        }
+    }
+
     /// The event's routing key on `celeryev` (the type with dots) and its JSON body.
     ///
     /// - Parameters:
@@ -87,6 +100,6 @@ struct TaskEvent: Sendable, Equatable {
         fields["pid"] = .int(Int64(pid))
         fields["clock"] = .int(Int64(clamping: clock))
         fields["timestamp"] = .double(now.timeIntervalSince1970)
-        return (kind.type.replacingOccurrences(of: "-", with: "."), JSONValue.object(fields).serialized())
+        return (routingKey, JSONValue.object(fields).serialized())
     }
 }

@@ -154,34 +154,32 @@ struct SupervisorNotice: Sendable, Equatable {
     }
 }
 
-/// What the supervisor tells its children of a revoked task (Celery's `revoke`): `X <id>` on
-/// their standard input, sent when it is revoked and, for every id the node holds, to each child
-/// that starts.
-struct RevokeNotice: Sendable, Equatable {
-    var id: String
-
-    var line: String { "X \(ChildReport.field(id))\n" }
-
-    init(id: String) { self.id = id }
-
-    init?(line: Substring) {
-        guard line.hasPrefix("X "), line.count > 2 else { return nil }
-        id = String(line.dropFirst(2))
+/// A task id the supervisor tells its children about, one line on their standard input:
+/// `X <id>`, revoked on the node (every child, and each child that starts, is told: a revoked
+/// task that arrives is discarded), or `K <id>`, cancel the running handler of that task
+/// (`revoke(terminate=True)`; the supervisor kills the child if it still runs after
+/// ``hardTimeLimitGrace``).
+struct TaskNotice: Sendable, Equatable {
+    enum Kind: Character, Sendable {
+        case revoked = "X"
+        case terminate = "K"
     }
-}
 
-/// What the supervisor tells a child after `revoke(terminate=True)` of a task it runs: cancel
-/// its handler (`K <id>` on its standard input). The supervisor kills the child if the task
-/// still runs after ``hardTimeLimitGrace``.
-struct TerminateNotice: Sendable, Equatable {
+    var kind: Kind
     var id: String
 
-    var line: String { "K \(ChildReport.field(id))\n" }
+    var line: String { "\(kind.rawValue) \(ChildReport.field(id))\n" }
 
-    init(id: String) { self.id = id }
+    init(_ kind: Kind, id: String) {
+        self.kind = kind
+        self.id = id
+    }
 
     init?(line: Substring) {
-        guard line.hasPrefix("K "), line.count > 2 else { return nil }
+        guard line.count > 2, let first = line.first, let kind = Kind(rawValue: first),
+            line[line.index(after: line.startIndex)] == " "
+        else { return nil }
+        self.kind = kind
         id = String(line.dropFirst(2))
     }
 }

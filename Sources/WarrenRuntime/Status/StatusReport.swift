@@ -54,6 +54,11 @@ package struct StatusReport: Codable, Sendable, Equatable {
     package var unrouted: Holding
     /// Messages waiting in the broker for their retry delay or countdown (every wait queue).
     package var waiting: Int?
+    /// The supervisor leading the periodic schedules, as the record it writes on the broker
+    /// names it (at every fire and every minute), and when it last wrote; nil without
+    /// schedules, or before any leader wrote.
+    package var scheduleLeader: String?
+    package var scheduleLeaderWroteAt: Date?
 }
 
 extension StatusReport {

@@ -115,7 +115,7 @@ final class ChildProcess: Sendable {
     func signal(_ signo: Int32) { _ = kill(pid, signo) }
 
     /// Writes a notice to the child's standard input (dropped if the child is gone).
-    /// Writes lines to the child's standard input (``RevokeNotice``s); the child's lifeline
+    /// Writes lines to the child's standard input (``TaskNotice``s and the like); the child's lifeline
     /// thread reads them at once, so the write does not wait long even for many.
     func send(lines: String) {
         guard !lines.isEmpty else { return }

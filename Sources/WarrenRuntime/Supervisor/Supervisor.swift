@@ -216,7 +216,7 @@ package final class Supervisor {
     /// ``SupervisorState/terminateRequested(_:running:cancellable:atOnce:)``).
     private func revokeTasks(_ ids: [String], terminate: Bool, atOnce: Bool) {
         revoked.insert(ids, now: Date())
-        let lines = ids.map { RevokeNotice(id: $0).line }.joined()
+        let lines = ids.map { TaskNotice(.revoked, id: $0).line }.joined()
         for (id, child) in children where state.isLive(id) { child.send(lines: lines) }
         guard terminate else { return }
         let live = children.filter { state.isLive($0.key) }
@@ -313,7 +313,7 @@ package final class Supervisor {
             case .scheduleReloadStepTimeout(let step, let delay):
                 after(delay) { $0.reloadStepTimedOut(step) }
             case .cancelTasks(let id, let tasks):
-                children[id]?.send(lines: tasks.map { TerminateNotice(id: $0).line }.joined())
+                children[id]?.send(lines: tasks.map { TaskNotice(.terminate, id: $0).line }.joined())
             case .scheduleTerminateCheck(let id, let tasks, let delay):
                 after(delay) { state in
                     state.terminateGraceOver(id, tasks, running: Set(self.children[id]?.tasks.running.keys.map { $0 } ?? []))
@@ -383,7 +383,7 @@ package final class Supervisor {
         childQueues[id] = key.queue
         // A task revoked before this child started is discarded here too.
         revoked.purge(now: Date())
-        if revoked.count > 0 { child.send(lines: revoked.ids(now: Date()).map { RevokeNotice(id: $0).line }.joined()) }
+        if revoked.count > 0 { child.send(lines: revoked.ids(now: Date()).map { TaskNotice(.revoked, id: $0).line }.joined()) }
         if taskEvents && configuration.control.enabled { child.send(lines: TaskEventsNotice(on: true).line) }
         if !timeLimits.isEmpty { child.send(lines: timeLimits.keys.sorted().compactMap { timeLimits[$0]?.line }.joined()) }
         perform(state.childStarted(id, now: .now))

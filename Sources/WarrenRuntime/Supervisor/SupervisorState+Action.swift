@@ -46,7 +46,7 @@ extension SupervisorState {
         case scheduleKill(after: Duration)
         /// Call ``SupervisorState/reloadStepTimedOut(_:)`` with `step` after `after`.
         case scheduleReloadStepTimeout(step: Int, after: Duration)
-        /// Tell the child to cancel the handlers of these tasks (``TerminateNotice``).
+        /// Tell the child to cancel the handlers of these tasks (`K` ``TaskNotice``s).
         case cancelTasks(ChildID, [String])
         /// Call ``SupervisorState/terminateGraceOver(_:_:running:)`` for the child and tasks after `after`.
         case scheduleTerminateCheck(ChildID, [String], after: Duration)

@@ -51,12 +51,13 @@ package enum ChildMain {
             let alive = Lifeline.hold(
                 supervisor: supervisor, control: STDIN_FILENO,
                 notice: { line in
-                    if let revoke = RevokeNotice(line: line) {
-                        revoked.insert(revoke.id)
+                    if let notice = TaskNotice(line: line) {
+                        switch notice.kind {
+                        case .revoked: revoked.insert(notice.id)
+                        case .terminate: terminations.terminate(notice.id)
+                        }
                     } else if let switched = TaskEventsNotice(line: line) {
                         events.set(switched.on)
-                    } else if let terminate = TerminateNotice(line: line) {
-                        terminations.terminate(terminate.id)
                     } else if let limits = TimeLimitNotice(line: line) {
                         timeLimits.withLock { $0[limits.task] = limits.limit }
                     } else {
@@ -167,7 +168,7 @@ final class ReportWriter: Sendable {
     }
 }
 
-/// The task ids revoked on the node, as the supervisor told this child (``RevokeNotice``),
+/// The task ids revoked on the node, as the supervisor told this child (`X` ``TaskNotice``s),
 /// bounded and expiring as the supervisor's own list.
 final class RevokedList: Sendable {
     private let tasks = Mutex(RevokedTasks())

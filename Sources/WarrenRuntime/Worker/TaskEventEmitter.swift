@@ -10,7 +10,10 @@ import Synchronization
 /// (`AMQPConnectionThread.publishLater`): a lost event is lost, never a reason to hold a task.
 final class TaskEventEmitter: Sendable {
     private let on: Atomic<Bool>
-    private let clock = Mutex<UInt64>(0)
+    /// The Lamport clock, and Celery's `utcoffset` with when it was last worked out (once a
+    /// minute: it changes only with daylight saving time, and costs a time-zone lookup).
+    private let state = Mutex<(clock: UInt64, utcoffset: Int, checked: ContinuousClock.Instant?)>((0, 0, nil))
+    private let pid = getpid()
     private let batch = Mutex(TaskEventBatch())
     private let node: String
     private let zone = TimeZone.current
@@ -32,13 +35,17 @@ final class TaskEventEmitter: Sendable {
     /// Queues `event` for `io`, if events are on: it goes out with the others of its batch.
     func send(_ event: TaskEvent, io: AMQPConnectionThread) {
         guard isOn else { return }
-        let tick = clock.withLock {
-            $0 += 1
-            return $0
-        }
         let now = Date()
-        let (_, body) = event.encoded(
-            hostname: node, pid: getpid(), clock: tick, now: now, utcoffset: ControlState.utcoffset(zone, at: now))
+        let (tick, utcoffset) = state.withLock { s in
+            s.clock += 1
+            let instant = ContinuousClock.now
+            if s.checked.map({ instant - $0 > .seconds(60) }) ?? true {
+                s.utcoffset = ControlState.utcoffset(zone, at: now)
+                s.checked = instant
+            }
+            return (s.clock, s.utcoffset)
+        }
+        let (_, body) = event.encoded(hostname: node, pid: pid, clock: tick, now: now, utcoffset: utcoffset)
         switch batch.withLock({ $0.add(body) }) {
         case .publish(let list): publish(list, io: io)
         case .flushLater:

@@ -21,7 +21,7 @@ final class Terminations: Sendable {
         }
     }
 
-    /// The supervisor asks to cancel task `id` (a ``TerminateNotice``): its handler, if one runs here.
+    /// The supervisor asks to cancel task `id` (a `K` ``TaskNotice``): its handler, if one runs here.
     func terminate(_ id: String) {
         let cancel = state.withLock { s -> (@Sendable () -> Void)? in
             guard let cancel = s.cancels.removeValue(forKey: id) else { return nil }

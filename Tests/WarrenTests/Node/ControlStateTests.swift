@@ -322,9 +322,10 @@ struct RevokedTasksTests {
 
     @Test("the revoke line a child reads: X <id>, cleaned like every field")
     func notice() {
-        #expect(RevokeNotice(id: "a\nb").line == "X a?b\n")
-        #expect(RevokeNotice(line: "X abc") == RevokeNotice(id: "abc"))
-        #expect(RevokeNotice(line: "N 1 poison abc") == nil && RevokeNotice(line: "X ") == nil)
+        #expect(TaskNotice(.revoked, id: "a\nb").line == "X a?b\n")
+        #expect(TaskNotice(line: "X abc") == TaskNotice(.revoked, id: "abc"))
+        #expect(TaskNotice(line: "K abc") == TaskNotice(.terminate, id: "abc"))
+        #expect(TaskNotice(line: "N 1 poison abc") == nil && TaskNotice(line: "X ") == nil && TaskNotice(line: "Xabc") == nil)
     }
 
     @Test("a revoked task is discarded before anything else is decided")
