@@ -40,7 +40,8 @@ extension JSONValue {
         }
     }
 
-    static func format(_ d: Double) -> String {
+    /// A number as ``serialized()`` writes it.
+    package static func format(_ d: Double) -> String {
         if d.isNaN { return "NaN" }
         if d.isInfinite { return d < 0 ? "-Infinity" : "Infinity" }
         // Swift prints the shortest text that reads back to the same Double, like Python's repr:
@@ -48,7 +49,8 @@ extension JSONValue {
         return d.description
     }
 
-    private static func writeString(_ string: String, to output: inout [UInt8]) {
+    /// `string` as a JSON string (quoted, escaped), appended to `output`.
+    package static func writeString(_ string: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         for byte in string.utf8 {
             switch byte {

@@ -69,37 +69,80 @@ struct TaskEvent: Sendable, Equatable {
     ///   - pid: The child's process id.
     ///   - utcoffset: Hours west of UTC, as Celery computes it.
     func encoded(hostname: String, pid: Int32, clock: UInt64, now: Date, utcoffset: Int) -> (routingKey: String, body: [UInt8]) {
-        var fields: JSONObject = ["type": .string(kind.type), "uuid": .string(uuid)]
-        func date(_ d: Date?) -> JSONValue { d.map { .string(CeleryTime.format($0)) } ?? .null }
+        // Written straight to bytes: three events a task, and a JSONObject's key index per event
+        // cost a child a fifth of its throughput.
+        var out = EventJSON()
+        out.string("type", kind.type)
+        out.string("uuid", uuid)
         switch kind {
         case .received(let name, let args, let kwargs, let rootID, let parentID, let retries, let eta, let expires):
-            fields["name"] = .string(name)
-            fields["args"] = .string(args)
-            fields["kwargs"] = .string(kwargs)
-            fields["root_id"] = rootID.map(JSONValue.string) ?? .null
-            fields["parent_id"] = parentID.map(JSONValue.string) ?? .null
-            fields["retries"] = .int(Int64(retries))
-            fields["eta"] = date(eta)
-            fields["expires"] = date(expires)
+            out.string("name", name)
+            out.string("args", args)
+            out.string("kwargs", kwargs)
+            out.string("root_id", rootID)
+            out.string("parent_id", parentID)
+            out.int("retries", Int64(retries))
+            out.string("eta", eta.map { CeleryTime.format($0) })
+            out.string("expires", expires.map { CeleryTime.format($0) })
         case .started: break
         case .succeeded(let result, let runtime):
-            fields["result"] = .string(result)
-            fields["runtime"] = .double(runtime)
+            out.string("result", result)
+            out.double("runtime", runtime)
         case .failed(let exception, let traceback), .retried(let exception, let traceback):
-            fields["exception"] = .string(exception)
-            fields["traceback"] = .string(String(traceback.prefix(8_192)))
+            out.string("exception", exception)
+            out.string("traceback", String(traceback.prefix(8_192)))
         case .rejected(let requeue):
-            fields["requeue"] = .bool(requeue)
+            out.raw("requeue", requeue ? "true" : "false")
         case .revoked(let expired):
-            fields["terminated"] = false
-            fields["signum"] = .null
-            fields["expired"] = .bool(expired)
+            out.raw("terminated", "false")
+            out.raw("signum", "null")
+            out.raw("expired", expired ? "true" : "false")
         }
-        fields["hostname"] = .string(hostname)
-        fields["utcoffset"] = .int(Int64(utcoffset))
-        fields["pid"] = .int(Int64(pid))
-        fields["clock"] = .int(Int64(clamping: clock))
-        fields["timestamp"] = .double(now.timeIntervalSince1970)
-        return (routingKey, JSONValue.object(fields).serialized())
+        out.string("hostname", hostname)
+        out.int("utcoffset", Int64(utcoffset))
+        out.int("pid", Int64(pid))
+        out.int("clock", Int64(clamping: clock))
+        out.double("timestamp", now.timeIntervalSince1970)
+        return (routingKey, out.finish())
+    }
+}
+
+/// A flat JSON object written member by member, with ``JSONValue``'s string escaping and number
+/// format (keys are the event's own, plain ASCII).
+private struct EventJSON {
+    private var bytes: [UInt8] = [UInt8(ascii: "{")]
+
+    init() { bytes.reserveCapacity(320) }
+
+    private mutating func key(_ key: StaticString) {
+        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(UInt8(ascii: "\""))
+        key.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: #"":"#.utf8)
+    }
+
+    mutating func string(_ name: StaticString, _ value: String?) {
+        key(name)
+        if let value { JSONValue.writeString(value, to: &bytes) } else { bytes.append(contentsOf: "null".utf8) }
+    }
+
+    mutating func int(_ name: StaticString, _ value: Int64) {
+        key(name)
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    mutating func double(_ name: StaticString, _ value: Double) {
+        key(name)
+        bytes.append(contentsOf: JSONValue.format(value).utf8)
+    }
+
+    mutating func raw(_ name: StaticString, _ literal: StaticString) {
+        key(name)
+        literal.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func finish() -> [UInt8] {
+        bytes.append(UInt8(ascii: "}"))
+        return bytes
     }
 }
