@@ -134,6 +134,27 @@ struct AgedSupervisorTests {
         #expect(await worker.stop() == 0)
     }
 
+    @Test("an aged supervisor pauses and resumes a queue by remote control; the resumed children still die with it")
+    func agedPauseResume() async throws {
+        let setup = try TestSetup()
+        defer { setup.tearDown() }
+        let worker = try await AgedWorker.start(setup)
+        let latency = setup.queue("latency")
+        let pause = try await DemoBinary.run(["queue", "pause", latency, "--config", setup.path])
+        #expect(pause.status == 0, "\(pause.err)")
+        try await QueuePauseTests.waitForConsumers(0, on: latency)
+        let resume = try await DemoBinary.run(["queue", "resume", latency, "--config", setup.path])
+        #expect(resume.status == 0, "\(resume.err)")
+        try await QueuePauseTests.waitForConsumers(2, on: latency)
+        // Children started by an aged supervisor (not at its start) must hold its parent-death signal too.
+        let children = worker.childPIDs
+        #expect(children.count == 5)
+        worker.signal(SIGKILL)
+        let alive = await ProcessWatch.waitForExit(of: children, within: .seconds(5))
+        #expect(alive.isEmpty, "children still alive after the supervisor's death: \(alive)")
+        ProcessWatch.kill(alive)
+    }
+
     @Test("the parent-death signal from anyone but the kernel is not believed: a child whose supervisor lives goes on")
     func forgedDeathSignalIgnored() async throws {
         let setup = try TestSetup(latency: ["children: 1", "prefetch: 1"])

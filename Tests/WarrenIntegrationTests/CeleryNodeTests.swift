@@ -30,17 +30,15 @@ struct CeleryNodeTests {
         let worker = try await Self.start(setup)
         let node = setup.nodeName
         let slow = setup.queue("slow")
-        let broker = try await BrokerIO.open()
-        try await QueuePauseTests.waitForConsumers(1, on: slow, broker: broker)
+        try await QueuePauseTests.waitForConsumers(1, on: slow)
         var replies = try await Self.node(["broadcast", node, "cancel_consumer", "--arguments", #"{"queue": "\#(slow)"}"#])
         #expect(replies["replies"] == .array([.object([node: ["ok": .string("no longer consuming from \(slow)")]])]))
-        try await QueuePauseTests.waitForConsumers(0, on: slow, broker: broker)
+        try await QueuePauseTests.waitForConsumers(0, on: slow)
         replies = try await Self.node(["broadcast", node, "add_consumer", "--arguments", #"{"queue": "\#(slow)"}"#])
         #expect(replies["replies"] == .array([.object([node: ["ok": .string("add consumer \(slow)")]])]))
-        try await QueuePauseTests.waitForConsumers(1, on: slow, broker: broker)
+        try await QueuePauseTests.waitForConsumers(1, on: slow)
         replies = try await Self.node(["broadcast", node, "add_consumer", "--arguments", #"{"queue": "elsewhere"}"#])
         #expect(replies["replies"]?.arrayValue?.first?[node]?["error"]?.stringValue?.contains("only its configured queues") == true)
-        await broker.close()
         #expect(await worker.stop() == 0)
     }
 
@@ -52,13 +50,12 @@ struct CeleryNodeTests {
         let worker = try await Self.start(setup)
         let node = setup.nodeName
         let slow = setup.queue("slow")
-        let broker = try await BrokerIO.open()
         var replies = try await Self.node(["broadcast", node, "pool_grow", "--arguments", #"{"n": 2, "queue": "\#(slow)"}"#])
         #expect(replies["replies"] == .array([.object([node: ["ok": "pool will grow"]])]))
-        try await QueuePauseTests.waitForConsumers(3, on: slow, broker: broker)
+        try await QueuePauseTests.waitForConsumers(3, on: slow)
         replies = try await Self.node(["broadcast", node, "pool_shrink", "--arguments", #"{"n": 5, "queue": "\#(slow)"}"#])
         #expect(replies["replies"] == .array([.object([node: ["ok": "pool will shrink"]])]))
-        try await QueuePauseTests.waitForConsumers(1, on: slow, broker: broker)
+        try await QueuePauseTests.waitForConsumers(1, on: slow)
         // Several queues: pool_grow must name one.
         replies = try await Self.node(["broadcast", node, "pool_grow"])
         #expect(replies["replies"]?.arrayValue?.first?[node]?["error"]?.stringValue?.contains("needs queue") == true)
@@ -66,7 +63,6 @@ struct CeleryNodeTests {
         #expect(replies["replies"] == .array([.object([node: ["ok": "shutting down warmly"]])]))
         #expect(await worker.exitStatus() == 0)
         #expect(worker.log.contains { $0.contains("shutdown asked for by remote control") })
-        await broker.close()
     }
 
     @Test("time_limit(demo.sleep, soft=1) reaches the running children and those that start later; cleared, the queue's limit is back")
@@ -90,8 +86,7 @@ struct CeleryNodeTests {
             })
         kill(victim, SIGKILL)
         try await worker.waitForLog("child died; restarting", timeout: .seconds(10))
-        let broker = try await BrokerIO.open()
-        try await QueuePauseTests.waitForConsumers(1, on: setup.queue("slow"), broker: broker)
+        try await QueuePauseTests.waitForConsumers(1, on: setup.queue("slow"))
         let error = await #expect(throws: TaskFailed.self) {
             try await publisher.call(TaskMessage(name: "demo.sleep", args: [10]), timeout: .seconds(60))
         }
@@ -99,7 +94,6 @@ struct CeleryNodeTests {
         replies = try await Self.node(["broadcast", node, "time_limit", "--arguments", #"{"task_name": "demo.sleep"}"#])
         #expect(replies["replies"] == .array([.object([node: ["ok": "time limits set successfully"]])]))
         #expect(try await publisher.call(TaskMessage(name: "demo.sleep", args: [1.5]), timeout: .seconds(60)).doubleValue == 1.5)
-        await broker.close()
         await publisher.close()
         #expect(await worker.stop() == 0)
     }
@@ -150,9 +144,7 @@ struct CeleryNodeTests {
         let cancel = try await Self.node(["--timeout", "5", "cli", node, "control", "cancel_consumer", slow])
         #expect(cancel["status"] == 0, "\(cancel["stderr"] ?? .null)")
         #expect(cancel["stdout"]?.stringValue?.contains("no longer consuming from \(slow)") == true)
-        let broker = try await BrokerIO.open()
-        try await QueuePauseTests.waitForConsumers(0, on: slow, broker: broker)
-        await broker.close()
+        try await QueuePauseTests.waitForConsumers(0, on: slow)
         #expect(await worker.stop() == 0)
     }
 

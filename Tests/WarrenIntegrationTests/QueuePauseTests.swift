@@ -10,15 +10,10 @@ import Warren
 /// `queue pause` / `queue resume` (Celery's cancel_consumer / add_consumer) against a running supervisor.
 @Suite("Queue pause and resume", .enabled(if: IntegrationBroker.available, IntegrationBroker.skipReason))
 struct QueuePauseTests {
-    /// Polls the broker (nothing else tells when a consumer is gone) until `queue` has `count` consumers.
-    static func waitForConsumers(_ count: UInt32, on queue: String, broker: BrokerIO, timeout: Duration = .seconds(30)) async throws {
-        let deadline = ContinuousClock.now + timeout
-        var seen = try await broker.consumerCount(queue)
-        while seen != count && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(100))
-            seen = try await broker.consumerCount(queue)
-        }
-        #expect(seen == count, "\(queue) has \(seen) consumers, not \(count)")
+    /// Waits (polling the broker: nothing else tells when a consumer is gone) until `queue` has `count` consumers.
+    static func waitForConsumers(_ count: UInt32, on queue: String, within limit: Duration = .seconds(30)) async throws {
+        let seen = try await ConsumerCount.waitUntil(queue, is: count, within: limit)
+        #expect(seen.count == count, "\(queue) has \(seen.count) consumers, not \(count)")
     }
 
     @Test("pause: the queue's children stop and its tasks wait; status says paused; a reload keeps it paused; resume runs the waiting task")
@@ -36,7 +31,7 @@ struct QueuePauseTests {
         let pause = try await DemoBinary.run(["queue", "pause", latency, "--config", setup.path])
         #expect(pause.status == 0, "\(pause.err)")
         #expect(pause.out == "\(setup.nodeName): no longer consuming from \(latency)\n")
-        try await Self.waitForConsumers(0, on: latency, broker: broker)
+        try await Self.waitForConsumers(0, on: latency)
         async let waiting = publisher.call(TaskMessage(name: "demo.add", args: [2, 3]), timeout: .seconds(120))
         // Other queues go on.
         #expect(try await publisher.call(TaskMessage(name: "demo.sleep", args: [0])).doubleValue == 0)
@@ -58,7 +53,7 @@ struct QueuePauseTests {
         #expect(resume.status == 0, "\(resume.err)")
         #expect(resume.out == "\(setup.nodeName): add consumer \(latency)\n")
         #expect(try await waiting == 5)
-        try await Self.waitForConsumers(2, on: latency, broker: broker)
+        try await Self.waitForConsumers(2, on: latency)
         await publisher.close()
         await broker.close()
         #expect(await worker.stop() == 0)
