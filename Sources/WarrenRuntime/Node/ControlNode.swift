@@ -67,18 +67,36 @@ final class ControlNode: Sendable {
     }
 
     private func run() async {
-        var failures = 0
-        while !Task.isCancelled {
-            do {
-                try await session(afterFailures: &failures)
-            } catch is CancellationError {
-                break
-            } catch {
-                if failures == 0 { logger.warning("celery node: lost the broker; connecting again", metadata: ["error": "\(error)"]) }
+        var broker = configuration.broker
+        broker.heartbeat = Self.heartbeat
+        let connection = OwnConnection(
+            broker: broker, name: "\(ProcessInfo.processInfo.processName) celery node \(node)", threadName: "amqp-node",
+            part: "celery node", logger: logger)
+        await connection.run(deliveries: { Event.delivery($0) }, lost: { Event.lost($0) }) { io, events, sink, connected in
+            let ticker = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(ControlState.heartbeatInterval))
+                    sink.yield(.tick)
+                }
             }
-            if Task.isCancelled { break }
-            try? await Task.sleep(for: BrokerConfig.reconnectDelay(afterFailures: failures))
-            failures += 1
+            defer { ticker.cancel() }
+            do {
+                try await declareAndConsume(io)
+                connected()
+                logger.info("celery node: answering remote control", metadata: ["node": "\(node)", "queue": "\(Self.queue(node: node))"])
+                await sendWorkerEvent("worker-online", io: io)
+                for await event in events {
+                    switch event {
+                    case .delivery(let delivery): await handle(delivery, io: io)
+                    case .tick: await sendWorkerEvent("worker-heartbeat", io: io)
+                    case .lost(let why): throw AMQPError(.connectionClosed, why)
+                    }
+                }
+                throw CancellationError()  // the stream ends only when this task is cancelled
+            } catch is CancellationError {
+                await sendOffline(io)
+                throw CancellationError()
+            }
         }
     }
 
@@ -86,58 +104,6 @@ final class ControlNode: Sendable {
         case delivery(AMQPDelivery)
         case tick
         case lost(String)
-    }
-
-    private func session(afterFailures failures: inout Int) async throws {
-        let broker = {
-            var broker = configuration.broker
-            broker.heartbeat = Self.heartbeat
-            return broker
-        }()
-        let name = "\(ProcessInfo.processInfo.processName) celery node \(node)"
-        let io = try await unlessCancelled(
-            { try await broker.connect(name: name, threadName: "amqp-node") }, abandoned: { await $0.close() })
-        let (events, sink) = AsyncStream.makeStream(of: Event.self)
-        let forwarder = Task {
-            for await event in io.events {
-                switch event {
-                case .delivery(let delivery) where delivery.channel == 1: sink.yield(.delivery(delivery))
-                case .consumerCancelled: sink.yield(.lost("the broker cancelled the consumer"))
-                case .channelClosed(let channel, let error): sink.yield(.lost("channel \(channel) closed: \(error)"))
-                default: break
-                }
-            }
-            sink.yield(.lost(io.failure.map { "\($0)" } ?? "the connection closed"))
-        }
-        let ticker = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(ControlState.heartbeatInterval))
-                sink.yield(.tick)
-            }
-        }
-        defer {
-            ticker.cancel()
-            forwarder.cancel()
-            sink.finish()
-        }
-        do {
-            try await declareAndConsume(io)
-            failures = 0
-            logger.info("celery node: answering remote control", metadata: ["node": "\(node)", "queue": "\(Self.queue(node: node))"])
-            await sendWorkerEvent("worker-online", io: io)
-            for await event in events {
-                switch event {
-                case .delivery(let delivery): await handle(delivery, io: io)
-                case .tick: await sendWorkerEvent("worker-heartbeat", io: io)
-                case .lost(let why): throw AMQPError(.connectionClosed, why)
-                }
-            }
-            throw CancellationError()
-        } catch {
-            if error is CancellationError { await sendOffline(io) }
-            await io.close()
-            throw error
-        }
     }
 
     /// Declares what kombu declares (kombu/pidbox.py `Mailbox`, celery/events): the fanout

@@ -59,65 +59,22 @@ final class Scheduler: Sendable {
     // MARK: - Sessions
 
     private func run() async {
-        var failures = 0
         metrics.scheduleLeader(false)
         logger.info(
             "scheduler: taking part in the election", metadata: ["queue": "\(ScheduleRecord.queue(exchange: configuration.exchange))"])
-        while !Task.isCancelled {
-            do {
-                try await session(afterFailures: &failures)
-            } catch is CancellationError {
-                break
-            } catch {
-                if failures == 0 { logger.warning("scheduler: lost the broker; connecting again", metadata: ["error": "\(error)"]) }
-            }
-            metrics.scheduleLeader(false)
-            if Task.isCancelled { break }
-            try? await Task.sleep(for: BrokerConfig.reconnectDelay(afterFailures: failures))
-            failures += 1
-        }
-        metrics.scheduleLeader(false)
-    }
-
-    private enum Event: Sendable {
-        case delivery(tag: UInt64, body: [UInt8])
-        case written(id: String)
-        case timer
-        case lost(String)
-    }
-
-    /// One connection: declares, consumes, and runs the state until the connection ends (throws).
-    private func session(afterFailures failures: inout Int) async throws {
-        let broker = {
-            var broker = configuration.broker
-            broker.heartbeat = Self.heartbeat
-            return broker
-        }()
-        let name = "\(ProcessInfo.processInfo.processName) scheduler pid \(getpid())"
-        let io = try await unlessCancelled(
-            { try await broker.connect(name: name, threadName: "amqp-scheduler") }, abandoned: { await $0.close() })
-        let (events, sink) = AsyncStream.makeStream(of: Event.self)
-        let forwarder = Task {
-            for await event in io.events {
-                switch event {
-                case .delivery(let delivery) where delivery.channel == 1:
-                    sink.yield(.delivery(tag: delivery.deliveryTag, body: delivery.body))
-                case .consumerCancelled: sink.yield(.lost("the broker cancelled the consumer"))
-                case .channelClosed(let channel, let error): sink.yield(.lost("channel \(channel) closed: \(error)"))
-                default: break
-                }
-            }
-            sink.yield(.lost(io.failure.map { "\($0)" } ?? "the connection closed"))
-        }
-        var timer: Task<Void, Never>?
-        defer {
-            timer?.cancel()
-            forwarder.cancel()
-            sink.finish()
-        }
-        do {
+        var broker = configuration.broker
+        broker.heartbeat = Self.heartbeat
+        let connection = OwnConnection(
+            broker: broker, name: "\(ProcessInfo.processInfo.processName) scheduler pid \(getpid())", threadName: "amqp-scheduler",
+            part: "scheduler", logger: logger)
+        await connection.run(
+            deliveries: { Event.delivery(tag: $0.deliveryTag, body: $0.body) }, lost: { Event.lost($0) },
+            afterEach: { metrics.scheduleLeader(false) }
+        ) { io, events, sink, connected in
+            var timer: Task<Void, Never>?
+            defer { timer?.cancel() }
             try await declareAndConsume(io)
-            failures = 0
+            connected()
             var state = SchedulerState(schedules: configuration.schedules, node: node)
             for await event in events {
                 let now = Date()
@@ -131,10 +88,15 @@ final class Scheduler: Sendable {
                 perform(actions, io: io, sink: sink, timer: &timer)
             }
             throw CancellationError()  // the stream ends only when this task is cancelled
-        } catch {
-            await io.close()
-            throw error
         }
+        metrics.scheduleLeader(false)
+    }
+
+    private enum Event: Sendable {
+        case delivery(tag: UInt64, body: [UInt8])
+        case written(id: String)
+        case timer
+        case lost(String)
     }
 
     /// Declares the scheduler queue (and the record), writes the first token if the queue has
