@@ -4,18 +4,10 @@ import Testing
 
 @Suite("Config: node_name, control, events")
 struct NodeConfigTests {
-    private func load(_ yaml: String) throws(ConfigurationError) -> WarrenConfiguration {
-        try ConfigLoader.load(yaml: yaml, source: "warren.yaml", environment: [:])
-    }
+    private func load(_ yaml: String) throws(ConfigurationError) -> WarrenConfiguration { try ConfigText.load(yaml) }
 
     private func problems(_ yaml: String, sourceLocation: SourceLocation = #_sourceLocation) -> [String] {
-        do throws(ConfigurationError) {
-            _ = try load(yaml)
-            Issue.record("the configuration was accepted", sourceLocation: sourceLocation)
-            return []
-        } catch {
-            return error.problems.map(\.description)
-        }
+        ConfigText.problems(yaml, sourceLocation: sourceLocation)
     }
 
     @Test("defaults: warren@<hostname>, control on with the default list, events off")

@@ -5,20 +5,10 @@ import Testing
 
 @Suite("Config: schedules")
 struct ScheduleConfigTests {
-    private func load(_ yaml: String) throws(ConfigurationError) -> WarrenConfiguration {
-        try ConfigLoader.load(yaml: yaml, source: "warren.yaml", environment: [:])
-    }
+    private func load(_ yaml: String) throws(ConfigurationError) -> WarrenConfiguration { try ConfigText.load(yaml) }
 
-    /// The problems of a refused file, one line each.
     private func problems(_ yaml: String, sourceLocation: SourceLocation = #_sourceLocation) -> [String] {
-        do throws(ConfigurationError) {
-            _ = try load(yaml)
-            Issue.record("the configuration was accepted", sourceLocation: sourceLocation)
-            return []
-        } catch {
-            #expect(error.code == .invalid, sourceLocation: sourceLocation)
-            return error.problems.map(\.description)
-        }
+        ConfigText.problems(yaml, sourceLocation: sourceLocation)
     }
 
     @Test("every, cron with a time zone, arguments with their YAML types, expires and the overrides")
