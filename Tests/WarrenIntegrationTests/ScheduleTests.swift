@@ -156,6 +156,36 @@ struct ScheduleTests {
         await collector.close()
     }
 
+    @Test("the leader frozen 7 s (as through a broker outage) then cut off from the broker: fires resume, no tick twice, no catch-up burst")
+    func gapThenReconnect() async throws {
+        guard BrokerControl.node != nil || IntegrationBroker.required else { return }
+        let setup = try TestSetup(latency: ["children: 1", "prefetch: 8"], extra: Self.schedules(every: "2s"))
+        defer { setup.tearDown() }
+        let collector = try await FireCollector(queue: setup.queue("fires"))
+        let leader = try await Self.supervisor(setup, leading: true)
+        #expect(await collector.wait(forCount: 2, timeout: .seconds(10)))
+        // Three ticks pass while the supervisor cannot act (its 4 s heartbeat may lose it the
+        // connection too, as a broker restart does): once back, only the latest due tick fires.
+        let stopped = Date()
+        kill(leader.pid, SIGSTOP)
+        try await Task.sleep(for: .seconds(7))  // the gap is the input: nothing to await
+        kill(leader.pid, SIGCONT)
+        let resumed = Date()
+        #expect(await collector.wait(forCount: collector.all.count + 1, timeout: .seconds(10)))
+        // Then the broker drops its connection: it reconnects and fires on.
+        _ = try await BrokerControl.closeConnections(named: "scheduler pid \(leader.pid)")
+        #expect(await collector.wait(forCount: collector.all.count + 2, timeout: .seconds(15)))
+
+        let ticks = collector.all.map(\.tick)
+        #expect(Set(ticks).count == ticks.count, "a tick fired twice: \(ticks)")
+        let tickTimes = ticks.compactMap { CeleryTime.parse($0) }
+        #expect(tickTimes.count == ticks.count, "unreadable ticks: \(ticks)")
+        let inGap = tickTimes.filter { $0 > stopped && $0 <= resumed }
+        #expect(inGap.count <= 1, "catch-up fires for the ticks of the gap: \(inGap)")
+        #expect(await leader.stop() == 0)
+        await collector.close()
+    }
+
     @Test("leadership passes on twice: the leader dies, a third supervisor joins, the second dies: fires go on, no tick twice")
     func thirdJoinsSecondDies() async throws {
         let setup = try TestSetup(latency: ["children: 1", "prefetch: 8"], extra: Self.schedules(every: "1s"))
