@@ -37,11 +37,11 @@ struct ScheduleTests {
         private let state = Mutex(State())
         private let reader = Mutex<Task<Void, Never>?>(nil)
 
-        init(queue: String) async throws {
+        init(queue: String, arguments: AMQPTable = [:]) async throws {
             broker = try await BrokerIO.open()
             try await broker.io.perform { connection throws(AMQPError) in
                 let channel = try connection.openChannel(3)
-                try channel.declareQueue(queue, durable: true)
+                try channel.declareQueue(queue, durable: true, arguments: arguments)
                 try channel.consume(queue: queue, noAck: true)
             }
             let events = broker.io.events
@@ -182,6 +182,40 @@ struct ScheduleTests {
         #expect(tickTimes.count == ticks.count, "unreadable ticks: \(ticks)")
         let inGap = tickTimes.filter { $0 > stopped && $0 <= resumed }
         #expect(inGap.count <= 1, "catch-up fires for the ticks of the gap: \(inGap)")
+        #expect(await leader.stop() == 0)
+        await collector.close()
+    }
+
+    @Test("a fire the broker refuses (its queue full, reject-publish) is published again once there is room, before it expires")
+    func refusedFireRetried() async throws {
+        let setup = try TestSetup(
+            latency: ["children: 1", "prefetch: 8"],
+            extra: """
+                schedules:
+                  beat:
+                    task: demo.noop
+                    every: 3s
+                    expires: 1m
+                    queue: PREFIX.fires
+                """)
+        defer { setup.tearDown() }
+        let queue = setup.queue("fires")
+        let full: AMQPTable = ["x-max-length": .int32(1), "x-overflow": .string("reject-publish")]
+        let filler = try await BrokerIO.open()
+        try await filler.io.perform { connection throws(AMQPError) in
+            _ = try connection.openChannel(3).declareQueue(queue, durable: true, arguments: full)
+        }
+        try await filler.publish(Array("filler".utf8), exchange: "", routingKey: queue)
+        await filler.close()
+        let leader = try await Self.supervisor(setup, leading: true)
+        try await leader.waitForLog("schedule fire refused by the broker; retrying", timeout: .seconds(20))
+        let refused = try #require(leader.lines(containing: "schedule fire refused by the broker; retrying").first)
+        let tick = try #require(refused.firstRange(of: "tick=").map { String(refused[$0.upperBound...].prefix { $0 != " " }) })
+        // Room again: the collector takes the filler, then what the broker now accepts.
+        let collector = try await FireCollector(queue: queue, arguments: full)
+        try await leader.waitForLog("fired beat tick \(tick)", timeout: .seconds(20))
+        #expect(await collector.wait(forCount: 2, timeout: .seconds(10)))
+        #expect(collector.all.contains { $0.tick == tick }, "the refused tick \(tick) never arrived: \(collector.all.map(\.tick))")
         #expect(await leader.stop() == 0)
         await collector.close()
     }

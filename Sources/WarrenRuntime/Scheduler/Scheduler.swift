@@ -26,6 +26,8 @@ final class Scheduler: Sendable {
     private let metrics: WarrenMetrics
     private let logger: Logger
     private let running = Mutex<Task<Void, Never>?>(nil)
+    /// Fires recorded but not confirmed when their connection ended: published on the next.
+    private let unsent = Mutex<[SchedulerState.Fire]>([])
 
     /// - Parameters:
     ///   - configuration: The schedules, the exchange and the broker.
@@ -75,6 +77,7 @@ final class Scheduler: Sendable {
             defer { timer?.cancel() }
             try await declareAndConsume(io)
             connected()
+            publishUnsent(io: io)
             var state = SchedulerState(schedules: configuration.schedules, node: node)
             for await event in events {
                 let now = Date()
@@ -172,8 +175,10 @@ final class Scheduler: Sendable {
         }
     }
 
-    /// Publishes the task of a fire whose tick is recorded.
-    private func publish(_ schedule: ScheduleConfig, _ fire: SchedulerState.Fire, io: AMQPConnectionThread) async {
+    /// Publishes the task of a fire whose tick is recorded. A fire the broker refuses (a full
+    /// queue with `reject-publish`, say) is published again while it has not expired
+    /// (``FireRetry``); one whose connection ended first is kept for the next connection.
+    private func publish(_ schedule: ScheduleConfig, _ fire: SchedulerState.Fire, io: AMQPConnectionThread, attempt: Int = 1) async {
         let message = ScheduleMessage(schedule: schedule, exchange: configuration.exchange, tick: fire.tick, expiresAt: fire.expiresAt)
         let encoded = message.task.encoded()
         let tick = CeleryTime.format(fire.tick)
@@ -189,10 +194,37 @@ final class Scheduler: Sendable {
             case .returned:
                 logger.error("schedule fire returned: no queue \(message.routingKey); tick skipped", metadata: metadata)
             case .nacked:
-                logger.error("schedule fire refused by the broker; tick skipped", metadata: metadata)
+                guard let delay = FireRetry.delay(afterAttempts: attempt, now: Date(), expiresAt: fire.expiresAt) else {
+                    logger.error("schedule fire refused by the broker until it expired; tick skipped", metadata: metadata)
+                    return
+                }
+                logger.warning(
+                    "schedule fire refused by the broker; retrying", metadata: metadata.merging(["retry.in": "\(delay.secondsText)"]) { $1 }
+                )
+                try? await Task.sleep(for: delay)
+                guard io.failure == nil, !Task.isCancelled else {
+                    unsent.withLock { $0.append(fire) }
+                    return
+                }
+                await publish(schedule, fire, io: io, attempt: attempt + 1)
             }
         } catch {
-            logger.error("schedule fire lost with the connection; tick skipped", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            unsent.withLock { $0.append(fire) }
+            logger.warning(
+                "schedule fire not confirmed before the connection ended; publishing it again on the next one",
+                metadata: metadata.merging(["error": "\(error)"]) { $1 })
+        }
+    }
+
+    /// Publishes the fires a lost connection left unconfirmed, those not expired yet.
+    private func publishUnsent(io: AMQPConnectionThread) {
+        let fires = unsent.withLock { fires in
+            defer { fires = [] }
+            return fires
+        }
+        for fire in fires where fire.expiresAt > Date() {
+            guard let schedule = configuration.schedule(named: fire.schedule) else { continue }
+            Task { await self.publish(schedule, fire, io: io) }
         }
     }
 }
