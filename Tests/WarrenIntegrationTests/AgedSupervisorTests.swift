@@ -147,8 +147,9 @@ struct AgedSupervisorTests {
         #expect(resume.status == 0, "\(resume.err)")
         try await QueuePauseTests.waitForConsumers(2, on: latency)
         // Children started by an aged supervisor (not at its start) must hold its parent-death signal too.
+        // The paused children may still be on their way out: every child counts.
         let children = worker.childPIDs
-        #expect(children.count == 5)
+        #expect(children.count >= 5)
         worker.signal(SIGKILL)
         let alive = await ProcessWatch.waitForExit(of: children, within: .seconds(5))
         #expect(alive.isEmpty, "children still alive after the supervisor's death: \(alive)")

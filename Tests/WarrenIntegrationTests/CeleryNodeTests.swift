@@ -120,7 +120,8 @@ struct CeleryNodeTests {
         #expect(replies["replies"] == .array([.object([setup.nodeName: ["ok": .string("terminate: \(long.id)")]])]))
         let error = await #expect(throws: TaskFailed.self) { try await longResult.value }
         #expect(error?.type == "TaskRevokedError")
-        #expect(ContinuousClock.now - asked < .seconds(5))
+        // Not the 60 s of the sleep (the Python helper's start-up is in this time too).
+        #expect(ContinuousClock.now - asked < .seconds(20))
         #expect(try await neighbourResult.doubleValue == 4)
         #expect(worker.lines(containing: neighbour.id).filter { $0.contains("task started") }.count == 1)
         #expect(worker.log.contains { $0.contains("revoked task terminated") && $0.contains(long.id) })

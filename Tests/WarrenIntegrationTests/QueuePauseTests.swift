@@ -35,6 +35,9 @@ struct QueuePauseTests {
         async let waiting = publisher.call(TaskMessage(name: "demo.add", args: [2, 3]), timeout: .seconds(120))
         // Other queues go on.
         #expect(try await publisher.call(TaskMessage(name: "demo.sleep", args: [0])).doubleValue == 0)
+        // The paused queue holds its task (polled: the call above ran beside its publish).
+        let deadline = ContinuousClock.now + .seconds(20)
+        while try await broker.depth(latency) == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
 
         let status = try await DemoBinary.run(["status", "--json", "--interval", "0.1", "--config", setup.path])
         let report = try JSONDecoder.snakeCase.decode(StatusReport.self, from: Data(status.out.utf8))
