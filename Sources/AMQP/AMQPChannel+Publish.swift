@@ -25,7 +25,8 @@ extension AMQPChannel {
         properties: AMQPBasicProperties = AMQPBasicProperties()
     ) throws(AMQPError) -> UInt64? {
         try connection.ensureChannel(id)
-        let context = "basic.publish to '\(exchange.prefix(255))' with '\(routingKey.prefix(255))'"
+        // Only a failure reads it: not built for every message.
+        var context: String { "basic.publish to '\(exchange.prefix(255))' with '\(routingKey.prefix(255))'" }
         if exchange.utf8.count > 255 || routingKey.utf8.count > 255 {
             throw AMQPError(.invalidArgument, "an exchange name or routing key is over 255 bytes", context: context)
         }

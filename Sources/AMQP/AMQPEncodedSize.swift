@@ -60,8 +60,7 @@ extension AMQPBasicProperties {
 
     /// Bytes of the encoded properties: the 2-byte flags and every field that is set.
     public var encodedSize: Int {
-        var size = 2
-        for text in shortStrings { size += 1 + text.value.utf8.count }
+        var size = 2 + shortStrings.bytes
         if let headers { size += headers.encodedSize }
         if deliveryMode != nil { size += 1 }
         if priority != nil { size += 1 }
@@ -69,22 +68,35 @@ extension AMQPBasicProperties {
         return size
     }
 
-    /// The short-string fields that are set, by their AMQP names.
-    var shortStrings: [(name: String, value: String)] {
-        let fields: [(String, String?)] = [
-            ("content_type", contentType), ("content_encoding", contentEncoding), ("correlation_id", correlationID),
-            ("reply_to", replyTo), ("expiration", expiration), ("message_id", messageID), ("type", type),
-            ("user_id", userID), ("app_id", appID), ("cluster_id", clusterID),
-        ]
-        return fields.compactMap { name, value in value.map { (name, $0) } }
+    /// The bytes the short-string fields that are set take, and the first one over 255 bytes
+    /// (by its AMQP name), in one pass and without allocating: every publish asks.
+    var shortStrings: (bytes: Int, overlong: (name: StaticString, size: Int)?) {
+        var bytes = 0
+        var overlong: (name: StaticString, size: Int)?
+        func add(_ name: StaticString, _ value: String?) {
+            guard let size = value?.utf8.count else { return }
+            bytes += 1 + size
+            if size > 255 && overlong == nil { overlong = (name, size) }
+        }
+        add("content_type", contentType)
+        add("content_encoding", contentEncoding)
+        add("correlation_id", correlationID)
+        add("reply_to", replyTo)
+        add("expiration", expiration)
+        add("message_id", messageID)
+        add("type", type)
+        add("user_id", userID)
+        add("app_id", appID)
+        add("cluster_id", clusterID)
+        return (bytes, overlong)
     }
 
     /// Why these properties cannot be sent in a content header frame of `frameMax` bytes, or
     /// `nil` when they can: a short-string field or a header name over 255 bytes, or more bytes
     /// than the frame holds. (`frameMax` 0 means no limit is known: only the first two are checked.)
     public func encodingProblem(frameMax: Int) -> String? {
-        if let field = shortStrings.first(where: { $0.value.utf8.count > 255 }) {
-            return "property \(field.name) is \(field.value.utf8.count) bytes; a short string holds at most 255"
+        if let field = shortStrings.overlong {
+            return "property \(field.name) is \(field.size) bytes; a short string holds at most 255"
         }
         if let key = headers?.overlongKey {
             return "a header name is \(key.utf8.count) bytes; a short string holds at most 255"
