@@ -9,34 +9,9 @@ struct CeleryInteropTests {
     /// The venv's python, or nil (then the suite fails if the broker is required, else skips).
     static var python: String? { ProcessInfo.processInfo.environment["WARREN_TEST_PYTHON"] }
 
-    static var client: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Interop/celery_client.py").path
-    }
-
-    /// Runs the client; returns its one JSON line.
+    /// Runs Tests/Interop/celery_client.py against the test broker; returns its one JSON line.
     static func celery(_ arguments: [String]) async throws -> JSONValue {
-        let python = try #require(python, "WARREN_TEST_PYTHON is not set: run scripts/test (it creates the Celery venv)")
-        let output: (Int32, String, String) = try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(
-                    with: Result {
-                        let p = Process()
-                        p.executableURL = URL(fileURLWithPath: python)
-                        p.arguments = [client, "--broker", IntegrationBroker.url] + arguments
-                        let out = Pipe(), err = Pipe()
-                        p.standardOutput = out
-                        p.standardError = err
-                        try p.run()
-                        let o = out.fileHandleForReading.readDataToEndOfFile()
-                        let e = err.fileHandleForReading.readDataToEndOfFile()
-                        p.waitUntilExit()
-                        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-                    })
-            }
-        }
-        try #require(output.0 == 0, "celery_client.py exited \(output.0): \(output.2)")
-        return try JSONValue(parsing: output.1.trimmingCharacters(in: .whitespacesAndNewlines))
+        try await InteropPython.run("celery_client.py", ["--broker", IntegrationBroker.url] + arguments)
     }
 
     @Test("Celery send_task('demo.add', args=[2, 3]) to the Warren exchange gets 5 from .get()")

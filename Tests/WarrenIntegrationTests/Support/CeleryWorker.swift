@@ -56,15 +56,7 @@ final class CeleryWorker: Sendable {
         process.standardError = pipe
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        // Plain blocking reads on a thread, as DemoWorker does.
-        let handle = pipe.fileHandleForReading
-        Thread.detachNewThread { [logs] in
-            while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { return }
-                logs.append(chunk)
-            }
-        }
+        logs.follow(pipe.fileHandleForReading)
         // "[... INFO/MainProcess] <queue>@<host> ready." once it consumes the queue.
         guard await logs.wait(for: ["\(queue)@", " ready."], timeout: timeout) else {
             await stop()

@@ -52,6 +52,18 @@ final class LogLines: Sendable {
 
     var all: [String] { state.withLock { $0.lines } }
 
+    /// Reads `handle` until its end on a thread of its own, appending what comes: plain blocking
+    /// reads (FileHandle.readabilityHandler races with closing on Linux).
+    func follow(_ handle: FileHandle) {
+        Thread.detachNewThread { [self] in
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { return }
+                append(chunk)
+            }
+        }
+    }
+
     /// Adds raw output; wakes the waiters whose text appeared.
     func append(_ chunk: Data) {
         let now = ContinuousClock.now
@@ -136,15 +148,7 @@ final class DemoWorker: Sendable {
         process.standardError = pipe
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        // Plain blocking reads on a thread (FileHandle.readabilityHandler races with closing on Linux).
-        let handle = pipe.fileHandleForReading
-        Thread.detachNewThread { [logs] in
-            while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { return }
-                logs.append(chunk)
-            }
-        }
+        logs.follow(pipe.fileHandleForReading)
         try await waitForLog("ready: every child is consuming", timeout: .seconds(30))
     }
 
