@@ -32,7 +32,7 @@ final class ControlNode: Sendable {
     private let logger: Logger
     private let facts: @Sendable () async -> NodeFacts
     private let command: @Sendable (ControlState.Command) async -> Void
-    private let running = Mutex<Task<Void, Never>?>(nil)
+    private let loop = LoopTask()
     private let state: Mutex<ControlState>
 
     /// - Parameters:
@@ -55,15 +55,12 @@ final class ControlNode: Sendable {
 
     /// Starts answering and sending heartbeats.
     func start() {
-        let task = Task { await self.run() }
-        running.withLock { $0 = task }
+        loop.start { await self.run() }
     }
 
     /// Sends `worker-offline` (when connected) and closes the connection.
     func stop() async {
-        let task = running.withLock { $0.take() }
-        task?.cancel()
-        await task?.value
+        await loop.stop()
     }
 
     private func run() async {

@@ -25,7 +25,7 @@ final class Scheduler: Sendable {
     private let node: String
     private let metrics: WarrenMetrics
     private let logger: Logger
-    private let running = Mutex<Task<Void, Never>?>(nil)
+    private let loop = LoopTask()
     /// Fires recorded but not confirmed when their connection ended: published on the next.
     private let unsent = Mutex<[SchedulerState.Fire]>([])
 
@@ -46,16 +46,13 @@ final class Scheduler: Sendable {
 
     /// Starts taking part in the election.
     func start() {
-        let task = Task { await self.run() }
-        running.withLock { $0 = task }
+        loop.start { await self.run() }
     }
 
     /// Stops: closes the connection, so the broker hands the token to the next node at once
     /// (nothing is acknowledged on the way out), and waits until it is closed.
     func stop() async {
-        let task = running.withLock { $0.take() }
-        task?.cancel()
-        await task?.value
+        await loop.stop()
     }
 
     // MARK: - Sessions
